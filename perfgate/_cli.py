@@ -1,0 +1,144 @@
+"""The ``perfgate`` command line.
+
+Each subcommand parses its arguments here and calls a plain ``run_*`` function
+with typed values. This is the only place, with the pytest plugin, that prints
+or chooses exit codes: 0 pass, 1 the gate failed, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, NoReturn
+
+from perfgate._compare import compare
+from perfgate._comparison import Verdict
+from perfgate._config import Config, find_pyproject, load_config
+from perfgate._errors import PerfgateError
+from perfgate._readers import load_results
+from perfgate._render import ReportFormat, render
+from perfgate._storage import merge_results, save_results, write_atomic
+from perfgate._version import __version__
+
+__all__ = ["main", "run_compare", "run_merge"]
+
+EXIT_PASS: Final = 0
+EXIT_FAIL: Final = 1
+EXIT_ERROR: Final = 2
+
+
+def _warn(message: str) -> None:
+    print(f"perfgate: warning: {message}", file=sys.stderr)
+
+
+def _config(path: Path | None) -> Config:
+    return load_config(path if path is not None else find_pyproject(Path.cwd()))
+
+
+def run_compare(
+    baseline: Path,
+    current: Path,
+    *,
+    fmt: ReportFormat,
+    output: Path | None,
+    config: Config,
+) -> int:
+    """``perfgate compare``: print or write the report; return the exit code."""
+    comparison = compare(load_results(baseline, _warn), load_results(current, _warn), config)
+    report = render(comparison, fmt, template_dir=config.template_dir)
+    if output is None:
+        sys.stdout.write(report)
+    else:
+        write_atomic(output, report)
+        print(
+            render(comparison, ReportFormat.TEXT, template_dir=config.template_dir).splitlines()[0],
+            file=sys.stderr,
+        )
+    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def run_merge(output: Path, inputs: Sequence[Path]) -> int:
+    """``perfgate merge``: combine results files, keeping every run separate."""
+    merged = merge_results([load_results(path, _warn) for path in inputs])
+    save_results(output, merged)
+    print(f"perfgate: wrote {output} ({len(merged.runs)} runs)", file=sys.stderr)
+    return EXIT_PASS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line and exit with perfgate's usage code."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"perfgate: error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="perfgate",
+        description="A CI performance regression gate with verdicts you can trust.",
+    )
+    parser.add_argument("--version", action="version", version=f"perfgate {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PYPROJECT",
+        help="pyproject.toml with [tool.perfgate] (default: nearest one above the cwd)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    cmp = commands.add_parser("compare", help="compare results against a baseline")
+    cmp.add_argument(
+        "baseline", type=Path, help="baseline results (perfgate or pytest-benchmark JSON)"
+    )
+    cmp.add_argument(
+        "current", type=Path, help="current results (perfgate or pytest-benchmark JSON)"
+    )
+    cmp.add_argument(
+        "--format", choices=[f.value for f in ReportFormat], default="text", help="report format"
+    )
+    cmp.add_argument("--output", "-o", type=Path, help="write the report here instead of stdout")
+    cmp.add_argument("--threshold-pct", type=float, help="override threshold_pct")
+    cmp.add_argument("--alpha", type=float, help="override alpha")
+
+    mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")
+    mrg.add_argument("--output", "-o", type=Path, required=True, help="merged results file")
+    mrg.add_argument("inputs", type=Path, nargs="+", help="results files to merge")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "compare":
+        config = _config(args.config)
+        flags = {"threshold_pct": args.threshold_pct, "alpha": args.alpha}
+        overrides = {key: value for key, value in flags.items() if value is not None}
+        if overrides:
+            config = config.updated(**overrides)
+        return run_compare(
+            args.baseline,
+            args.current,
+            fmt=ReportFormat(args.format),
+            output=args.output,
+            config=config,
+        )
+    if args.command == "merge":
+        return run_merge(args.output, args.inputs)
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``perfgate`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except PerfgateError as err:
+        print(f"perfgate: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("perfgate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

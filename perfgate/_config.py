@@ -1,0 +1,152 @@
+"""The ``[tool.perfgate]`` configuration table, validated by pydantic.
+
+The field docstrings below are the configuration reference; ``docs/configuration.md``
+repeats them with examples, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from pathlib import Path
+from typing import Annotated, Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from perfgate._errors import ConfigError
+
+__all__ = ["Config", "Override", "ResolvedSettings", "find_pyproject", "load_config"]
+
+DEFAULT_BASELINE: Final = Path("baselines/perfgate.json")
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Override(_Table):
+    """Settings for the benchmarks whose name matches a glob."""
+
+    match: Annotated[str, Field(min_length=1)]
+    """Glob (``fnmatch``) on the benchmark name, e.g. ``"tests/bench_io.py::*"``."""
+    threshold_pct: Annotated[float, Field(gt=0, le=1000)] | None = None
+    """Practical threshold for time benchmarks, in percent."""
+    counter_threshold_pct: Annotated[float, Field(ge=0, le=1000)] | None = None
+    """Threshold for counter benchmarks, in percent."""
+    min_runs: Annotated[int, Field(ge=1)] | None = None
+    """Runs each side needs before a verdict other than ``inconclusive``."""
+    ignore: bool = False
+    """Leave matching benchmarks out of the comparison entirely."""
+
+
+class ResolvedSettings(_Table):
+    """The settings that apply to one benchmark, after overrides."""
+
+    threshold_pct: float
+    counter_threshold_pct: float
+    min_runs: int
+    ignore: bool
+
+
+class Config(_Table):
+    """perfgate's configuration (``[tool.perfgate]`` in ``pyproject.toml``)."""
+
+    baseline: Path = DEFAULT_BASELINE
+    """Baseline results file, relative to the directory of ``pyproject.toml``."""
+    threshold_pct: Annotated[float, Field(gt=0, le=1000)] = 5.0
+    """Smallest slowdown, in percent, that counts as a regression (practical significance)."""
+    counter_threshold_pct: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    """Threshold for deterministic counters (``kind: counter``); 0 means any increase fails."""
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    """Significance level; with ``fdr`` on, the false-discovery rate across the suite."""
+    fdr: bool = True
+    """Control the false-discovery rate across all benchmarks (Benjamini–Hochberg)."""
+    min_runs: Annotated[int, Field(ge=1)] = 1
+    """Runs each side needs before a verdict other than ``inconclusive``."""
+    assumed_run_noise_pct: Annotated[float, Field(gt=0, le=500)] = 20.0
+    """Between-run noise (one standard deviation, percent) assumed when neither side has
+    two runs to measure it from. Deliberately conservative for shared CI machines."""
+    template_dir: Path | None = None
+    """Directory with report templates (``report.md.j2``, ``report.txt.j2``) that
+    replace the built-in ones; relative to the directory of ``pyproject.toml``."""
+    overrides: list[Override] = Field(default_factory=list)
+    """Per-benchmark settings by name glob; the last matching entry wins, field by field."""
+
+    def settings_for(self, name: str) -> ResolvedSettings:
+        """The settings for benchmark ``name``: the defaults, then each matching override."""
+        values = {
+            "threshold_pct": self.threshold_pct,
+            "counter_threshold_pct": self.counter_threshold_pct,
+            "min_runs": self.min_runs,
+            "ignore": False,
+        }
+        for override in self.overrides:
+            if fnmatch.fnmatchcase(name, override.match):
+                for key in values:
+                    value = getattr(override, key)
+                    if value is not None and (key != "ignore" or value):
+                        values[key] = value
+        return ResolvedSettings.model_validate(values)
+
+    def updated(self, **changes: object) -> Config:
+        """A validated copy with ``changes`` applied (e.g. from command-line flags)."""
+        try:
+            return Config.model_validate({**self.model_dump(), **changes})
+        except ValidationError as err:
+            raise ConfigError(_describe(err, "option")) from None
+
+    def resolved_against(self, root: Path) -> Config:
+        """The same config with relative paths made relative to ``root``."""
+        update: dict[str, Path] = {"baseline": root / self.baseline}
+        if self.template_dir is not None:
+            update["template_dir"] = root / self.template_dir
+        return self.model_copy(update=update)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start``."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _describe(err: ValidationError, where: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        unknown = [
+            ".".join(map(str, e["loc"])) for e in err.errors() if e["type"] == "extra_forbidden"
+        ]
+        model = Override if first["loc"][0] == "overrides" else Config
+        known = ", ".join(model.model_fields)
+        return f"{where}: unknown key {', '.join(map(repr, unknown))} (known keys: {known})"
+    return f"{where}: {loc}: {first['msg']}"
+
+
+def load_config(pyproject: Path | None) -> Config:
+    """Load ``[tool.perfgate]`` from ``pyproject`` (defaults when absent).
+
+    Relative paths in the result are resolved against the file's directory.
+    """
+    if pyproject is None:
+        return Config()
+    try:
+        with pyproject.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{pyproject}: no such file") from None
+    except OSError as err:
+        raise ConfigError(f"{pyproject}: cannot read ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{pyproject}: not valid TOML ({err})") from None
+    table = document.get("tool", {}).get("perfgate", {})
+    where = f"{pyproject} [tool.perfgate]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    try:
+        config = Config.model_validate(table)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, where)) from None
+    return config.resolved_against(pyproject.parent)

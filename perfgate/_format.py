@@ -1,0 +1,73 @@
+"""Turn numbers and untrusted text into report text.
+
+These are the jinja2 filters of the report templates. Benchmark names,
+reasons and anything else read from results files are untrusted (they may come
+from a fork's artifacts): :func:`markdown_cell` makes them inert in markdown
+and HTML, :func:`plain` makes them inert on a terminal.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Final
+
+__all__ = ["format_ci", "format_pct", "format_value", "markdown_cell", "plain"]
+
+_TIME_UNITS: Final = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+# Characters that start markdown constructs inside a table cell or inline text.
+_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]|~!#<>])")
+_MENTION: Final = re.compile(r"@(?=\w)")
+_ISSUE_REF: Final = re.compile(r"#(?=\d)")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Invisible, so the text reads the same, but GitHub no longer links it.
+_WORD_JOINER: Final = "\u2060"
+
+
+def markdown_cell(text: object) -> str:
+    """Escape untrusted text for a GitHub markdown table cell or inline span.
+
+    Newlines become spaces (a cell is one line), HTML is escaped, markdown
+    punctuation (including ``|`` and backticks) is backslash-escaped, and
+    ``@mention`` / ``#123`` references are broken with an invisible joiner.
+    """
+    value = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+    value = _CONTROL.sub("", value)
+    value = html.escape(value, quote=False)
+    value = _MD_SPECIAL.sub(r"\\\1", value)
+    value = _MENTION.sub("@" + _WORD_JOINER, value)
+    return _ISSUE_REF.sub("#" + _WORD_JOINER, value)
+
+
+def plain(text: object) -> str:
+    """Make untrusted text safe for a terminal: one line, no control characters."""
+    return _CONTROL.sub("?", re.sub(r"[\r\n]+", " ", str(text)))
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A measured value with a readable unit: ``1.23 ms``, ``1,234,567 instructions``."""
+    if value is None:
+        return "-"
+    if unit == "s":
+        for scale, suffix in _TIME_UNITS:
+            if abs(value) >= scale or scale == _TIME_UNITS[-1][0]:
+                return f"{value / scale:.3g} {suffix}"
+    if float(value).is_integer():
+        return f"{value:,.0f} {unit}"
+    return f"{value:,.4g} {unit}"
+
+
+def format_pct(ratio: float | None) -> str:
+    """A ratio as a signed percent change: 1.234 → ``+23.4%``."""
+    if ratio is None:
+        return "-"
+    return f"{(ratio - 1) * 100:+.1f}%"
+
+
+def format_ci(low: float | None, high: float | None) -> str:
+    """A ratio interval as percent changes: ``-2.0% to +3.5%``."""
+    if low is None or high is None:
+        return "-"
+    if low == high:
+        return "exact"
+    return f"{format_pct(low)} to {format_pct(high)}"

@@ -1,0 +1,233 @@
+"""The results file: what perfgate captures, commits as a baseline, and compares.
+
+A results file holds an :class:`Environment` and a list of :class:`Run` s. A run
+is one process, one capture; runs are the unit of replication, because on
+shared machines the variance *between* processes dwarfs the variance between
+the samples inside one (see ``docs/statistics.md``). Every benchmark keeps its
+raw samples; long sample lists are packed losslessly (zlib + base64 of
+little-endian float64) so that baselines stay small enough to commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import sys
+import zlib
+from array import array
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+__all__ = [
+    "RESULTS_SCHEMA",
+    "RESULTS_VERSION",
+    "Benchmark",
+    "Environment",
+    "Kind",
+    "ResultsFile",
+    "Run",
+    "Summary",
+]
+
+RESULTS_SCHEMA: Final = "perfgate/results"
+# Version history of the results format (bump on any incompatible change and
+# keep a reader for every older version):
+#   1 — 2026-11: first version: environment, runs → benchmarks → raw samples,
+#       optional summary for imports without raw data, packed samples.
+RESULTS_VERSION: Final = 1
+
+# Sample lists longer than this are written packed; shorter ones stay readable.
+PACK_MIN_SAMPLES: Final = 64
+PACKED_ENCODING: Final = "zlib+base64:f64le"
+
+
+class Kind(StrEnum):
+    """What a benchmark measures: a noisy time, or a deterministic count."""
+
+    TIME = "time"
+    COUNTER = "counter"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Strict):
+    """Where and from what a capture was made. Every field is optional."""
+
+    python_version: str | None = None
+    python_implementation: str | None = None
+    platform: str | None = None
+    machine: str | None = None
+    cpu_model: str | None = None
+    cpu_count: int | None = None
+    perfgate_version: str | None = None
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    ci_provider: str | None = None
+    ci_run_id: str | None = None
+
+
+class Summary(_Strict):
+    """Summary statistics, kept only when raw samples were not available
+    (pytest-benchmark files saved without ``--benchmark-save-data``)."""
+
+    rounds: Annotated[int, Field(ge=1)]
+    median: float
+    mean: float
+    stddev: Annotated[float, Field(ge=0)]
+    min: float
+    max: float
+
+    @field_validator("median", "mean", "min", "max")
+    @classmethod
+    def _finite_positive(cls, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"summary value {value!r} is not a finite time > 0")
+        return value
+
+
+def pack_samples(samples: tuple[float, ...]) -> str:
+    """Encode samples losslessly and compactly (see :data:`PACKED_ENCODING`)."""
+    values = array("d", samples)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return base64.b64encode(zlib.compress(values.tobytes(), 6)).decode("ascii")
+
+
+def unpack_samples(packed: str, count: int) -> tuple[float, ...]:
+    """Decode :func:`pack_samples` output; ``count`` guards against truncation."""
+    try:
+        raw = zlib.decompress(base64.b64decode(packed, validate=True))
+    except (ValueError, zlib.error) as err:
+        raise ValueError(f"samples_packed is corrupt ({err})") from None
+    if len(raw) != 8 * count:
+        raise ValueError(f"samples_packed holds {len(raw) // 8} values, expected {count}")
+    values = array("d")
+    values.frombytes(raw)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return tuple(values)
+
+
+class Benchmark(_Strict):
+    """One benchmark as measured in one run."""
+
+    name: Annotated[str, Field(min_length=1)]
+    """Stable id; for pytest benchmarks, pytest-benchmark's ``fullname``."""
+    group: str | None = None
+    unit: Annotated[str, Field(min_length=1)] = "s"
+    """``s`` for times, or a count unit such as ``instructions`` or ``bytes``."""
+    kind: Kind = Kind.TIME
+    samples: tuple[float, ...] = ()
+    """Every measured value (per iteration), in ``unit``."""
+    summary: Summary | None = None
+    """Only when raw samples are absent (imported summary-only data)."""
+    params: dict[str, JsonValue] | None = None
+    extra: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unpack(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "samples_packed" in data:
+            data = dict(data)
+            packed = data.pop("samples_packed")
+            if not isinstance(packed, dict) or set(packed) != {"encoding", "count", "data"}:
+                raise ValueError("samples_packed must have keys encoding, count and data")
+            if packed["encoding"] != PACKED_ENCODING:
+                raise ValueError(f"unknown samples encoding {packed['encoding']!r}")
+            if "samples" in data:
+                raise ValueError("give samples or samples_packed, not both")
+            data["samples"] = unpack_samples(packed["data"], int(packed["count"]))
+        return data
+
+    @field_validator("samples")
+    @classmethod
+    def _valid_samples(cls, samples: tuple[float, ...], info: ValidationInfo) -> tuple[float, ...]:
+        kind = info.data.get("kind", Kind.TIME)
+        for index, value in enumerate(samples):
+            if not math.isfinite(value):
+                raise ValueError(f"sample {index} is {value!r}; values must be finite")
+            if value < 0 or (value == 0 and kind is Kind.TIME):
+                what = "times must be > 0" if kind is Kind.TIME else "counts must be >= 0"
+                raise ValueError(f"sample {index} is {value!r}; {what}")
+        return samples
+
+    @model_validator(mode="after")
+    def _has_data(self) -> Benchmark:
+        if not self.samples and self.summary is None:
+            raise ValueError(f"benchmark {self.name!r} has neither samples nor a summary")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.summary is None:
+            data.pop("summary", None)
+        if len(self.samples) > PACK_MIN_SAMPLES:
+            del data["samples"]
+            data["samples_packed"] = {
+                "encoding": PACKED_ENCODING,
+                "count": len(self.samples),
+                "data": pack_samples(self.samples),
+            }
+        elif self.kind is Kind.COUNTER:
+            data["samples"] = [int(v) if v.is_integer() else v for v in self.samples]
+        return data
+
+    @property
+    def has_raw_samples(self) -> bool:
+        return bool(self.samples)
+
+
+class Run(_Strict):
+    """One process, one capture."""
+
+    started_at: datetime
+    environment: dict[str, JsonValue] = Field(default_factory=dict)
+    """Fields of this run's environment that differ from the file's."""
+    source: str | None = None
+    """Where the run came from when imported, e.g. ``pytest-benchmark 5.2.3``."""
+    benchmarks: Annotated[tuple[Benchmark, ...], Field(min_length=1)]
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_names(cls, benchmarks: tuple[Benchmark, ...]) -> tuple[Benchmark, ...]:
+        seen: set[str] = set()
+        for bench in benchmarks:
+            if bench.name in seen:
+                raise ValueError(f"benchmark {bench.name!r} appears twice in one run")
+            seen.add(bench.name)
+        return benchmarks
+
+
+class ResultsFile(_Strict):
+    """A perfgate results file (also the format of ``baselines/*.json``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["perfgate/results"] = Field(default=RESULTS_SCHEMA, alias="schema")
+    version: Literal[1] = RESULTS_VERSION
+    environment: Environment = Field(default_factory=Environment)
+    runs: Annotated[tuple[Run, ...], Field(min_length=1)]
+
+    def benchmark_names(self) -> list[str]:
+        """Every benchmark name, in first-seen order."""
+        return list(dict.fromkeys(b.name for run in self.runs for b in run.benchmarks))
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=1, exclude_none=True) + "\n"

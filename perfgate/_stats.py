@@ -1,0 +1,204 @@
+"""Pure statistics for comparing a baseline with a current measurement.
+
+No I/O, no printing, no configuration objects: plain numbers in, frozen models
+out. ``docs/statistics.md`` states the rules these functions implement.
+
+Wall times (``estimate_time_ratio``)
+    The unit of replication is the *run* (one process). Each run is reduced to
+    one value, the log of its median sample; samples inside a run are not
+    independent draws (on shared machines a whole process runs fast or slow),
+    so treating them as such gives p ≈ 0 on identical code.
+
+    The log ratio is the difference of the mean log run-medians. Its standard
+    error comes from the between-run standard deviation, pooled over the sides
+    that have at least two runs (Student's t with the pooled degrees of
+    freedom). When neither side has two runs, a stated, conservative assumed
+    run noise is used with a normal quantile, so one run against one run can
+    only ever show very large changes. The p-value is the two-sided t (or z)
+    test of "no change"; the interval is the matching 1 − α interval; the MDE
+    is the smallest slowdown detected with probability ``power`` at level α.
+
+Counters (``estimate_counter_ratio``)
+    Counts are deterministic: the ratio of the median counts, exact, with no
+    interval and no p-value.
+
+Multiple testing (``adjust_p_values``)
+    Benjamini–Hochberg across the suite, via ``scipy.stats.false_discovery_control``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "DEFAULT_POWER",
+    "NoiseSource",
+    "RatioEstimate",
+    "adjust_p_values",
+    "estimate_counter_ratio",
+    "estimate_time_ratio",
+    "run_value",
+]
+
+DEFAULT_POWER: Final = 0.8
+"""Detection probability that defines the minimum detectable effect."""
+
+
+class NoiseSource(StrEnum):
+    """Where the between-run noise behind an estimate came from."""
+
+    RUNS = "runs"
+    """Measured from the runs on both sides (pooled)."""
+    BASELINE_RUNS = "baseline-runs"
+    """Measured from the baseline's runs only (the current side has one run)."""
+    CURRENT_RUNS = "current-runs"
+    """Measured from the current side's runs only (the baseline has one run)."""
+    ASSUMED = "assumed"
+    """Neither side had two runs; the configured assumed run noise was used."""
+    EXACT = "exact"
+    """Deterministic counters: no noise model."""
+
+
+class RatioEstimate(BaseModel):
+    """current / baseline, with its uncertainty."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ratio: float | None
+    """Point estimate of current / baseline; ``None`` when the baseline is zero."""
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    """Two-sided p-value of "no change"; ``None`` for exact counters."""
+    mde_pct: float | None
+    """Smallest slowdown (percent) detectable with probability ``DEFAULT_POWER``."""
+    confidence: float
+    noise: NoiseSource
+    run_sd_log: float | None
+    """Between-run standard deviation of log run-medians used for the estimate."""
+    df: float | None
+    """Degrees of freedom of the t distribution (``None``: normal / exact)."""
+    baseline_value: float
+    """Typical baseline value: for times the geometric mean of the run values (so that
+    ``current_value / baseline_value == ratio``), for counters their median."""
+    current_value: float
+    baseline_runs: int
+    current_runs: int
+
+
+def run_value(samples: Sequence[float]) -> float:
+    """One run's value: the median of its samples (robust to warm-up and outliers)."""
+    if not samples:
+        raise ValueError("a run needs at least one sample")
+    return statistics.median(samples)
+
+
+def _sd_and_df(values: Sequence[float]) -> tuple[float, int] | None:
+    if len(values) < 2:
+        return None
+    return statistics.stdev(values), len(values) - 1
+
+
+def estimate_time_ratio(
+    baseline_runs: Sequence[float],
+    current_runs: Sequence[float],
+    *,
+    alpha: float,
+    assumed_run_sd_log: float,
+    power: float = DEFAULT_POWER,
+) -> RatioEstimate:
+    """Estimate current/baseline from per-run values (each run's median time, > 0).
+
+    See the module docstring for the method. ``assumed_run_sd_log`` is the
+    between-run standard deviation on the natural-log scale used when neither
+    side has two runs.
+    """
+    from scipy import stats
+
+    if not baseline_runs or not current_runs:
+        raise ValueError("each side needs at least one run")
+    base_log = [math.log(v) for v in baseline_runs]
+    cur_log = [math.log(v) for v in current_runs]
+    diff = statistics.fmean(cur_log) - statistics.fmean(base_log)
+
+    parts = [p for p in (_sd_and_df(base_log), _sd_and_df(cur_log)) if p is not None]
+    df: float | None
+    if parts:
+        dof = sum(d for _, d in parts)
+        sd = math.sqrt(sum(d * s * s for s, d in parts) / dof)
+        df = float(dof)
+        if len(parts) == 2:
+            noise = NoiseSource.RUNS
+        elif len(base_log) >= 2:
+            noise = NoiseSource.BASELINE_RUNS
+        else:
+            noise = NoiseSource.CURRENT_RUNS
+        quantile = float(stats.t.ppf(1 - alpha / 2, dof))
+        power_quantile = float(stats.t.ppf(power, dof))
+    else:
+        sd, df, noise = assumed_run_sd_log, None, NoiseSource.ASSUMED
+        quantile = float(stats.norm.ppf(1 - alpha / 2))
+        power_quantile = float(stats.norm.ppf(power))
+
+    se = sd * math.sqrt(1 / len(base_log) + 1 / len(cur_log))
+    if se > 0:
+        t_stat = diff / se
+        tail = stats.t.sf(abs(t_stat), df) if df is not None else stats.norm.sf(abs(t_stat))
+        p_value = min(1.0, 2 * float(tail))
+    else:  # identical runs on both sides: the data show no noise at all
+        p_value = 1.0 if diff == 0 else 0.0
+    return RatioEstimate(
+        ratio=math.exp(diff),
+        ci_low=math.exp(diff - quantile * se),
+        ci_high=math.exp(diff + quantile * se),
+        p_value=p_value,
+        mde_pct=100 * math.expm1((quantile + power_quantile) * se),
+        confidence=1 - alpha,
+        noise=noise,
+        run_sd_log=sd,
+        df=df,
+        baseline_value=math.exp(statistics.fmean(base_log)),
+        current_value=math.exp(statistics.fmean(cur_log)),
+        baseline_runs=len(base_log),
+        current_runs=len(cur_log),
+    )
+
+
+def estimate_counter_ratio(
+    baseline_runs: Sequence[float], current_runs: Sequence[float]
+) -> RatioEstimate:
+    """Exact ratio of deterministic counts (median over runs, which should agree)."""
+    if not baseline_runs or not current_runs:
+        raise ValueError("each side needs at least one run")
+    base, cur = statistics.median(baseline_runs), statistics.median(current_runs)
+    ratio = cur / base if base else (1.0 if cur == 0 else None)
+    return RatioEstimate(
+        ratio=ratio,
+        ci_low=ratio,
+        ci_high=ratio,
+        p_value=None,
+        mde_pct=None,
+        confidence=1.0,
+        noise=NoiseSource.EXACT,
+        run_sd_log=None,
+        df=None,
+        baseline_value=base,
+        current_value=cur,
+        baseline_runs=len(baseline_runs),
+        current_runs=len(current_runs),
+    )
+
+
+def adjust_p_values(p_values: Sequence[float], *, fdr: bool) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values (unchanged when ``fdr`` is off)."""
+    if not fdr or len(p_values) < 2:
+        return list(p_values)
+    from scipy import stats
+
+    return [float(q) for q in stats.false_discovery_control(list(p_values), method="bh")]

@@ -1,0 +1,72 @@
+"""perfgate's pytest plugin, registered through the ``pytest11`` entry point.
+
+pytest imports every installed plugin on every run, so this module stays thin:
+it imports nothing heavy (no scipy, jinja2, pydantic or PyGithub) and does
+nothing unless one of its options is given. The work lives in
+:mod:`perfgate._pytest_session`, imported only then.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from perfgate._pytest_session import PerfgateSession
+
+__all__ = ["SESSION_KEY", "pytest_addoption", "pytest_configure", "session_of"]
+
+SESSION_KEY: pytest.StashKey[PerfgateSession] = pytest.StashKey()
+
+# Every option but --perfgate itself implies --perfgate.
+_IMPLYING = ("perfgate_baseline", "perfgate_update_baseline", "perfgate_output", "perfgate_report")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("perfgate", "perfgate: performance regression gate")
+    group.addoption(
+        "--perfgate",
+        action="store_true",
+        default=False,
+        help="capture every pytest-benchmark result with raw samples",
+    )
+    group.addoption(
+        "--perfgate-baseline",
+        metavar="PATH",
+        default=None,
+        help="compare against this baseline at the end; a regression fails the session",
+    )
+    group.addoption(
+        "--perfgate-update-baseline",
+        action="store_true",
+        default=False,
+        help="write the captured results to the baseline (--perfgate-baseline or the "
+        "configured one) instead of comparing",
+    )
+    group.addoption(
+        "--perfgate-output", metavar="PATH", default=None, help="also write this run's results file"
+    )
+    group.addoption(
+        "--perfgate-report", metavar="PATH", default=None, help="also write the markdown report"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    enabled = config.getoption("perfgate") or any(config.getoption(o) for o in _IMPLYING)
+    if not enabled:
+        return
+    from perfgate._errors import PerfgateError
+    from perfgate._pytest_session import PerfgateSession
+
+    try:
+        session = PerfgateSession.from_pytest_config(config)
+    except PerfgateError as err:
+        raise pytest.UsageError(f"perfgate: {err}") from None
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "perfgate-session")
+
+
+def session_of(config: pytest.Config) -> PerfgateSession | None:
+    """The active perfgate session of a pytest run, if perfgate is on."""
+    return config.stash.get(SESSION_KEY, None)
