@@ -1,56 +1,77 @@
 """perfgate: a CI performance regression gate with verdicts you can trust.
 
 The public API is what this module exports; everything in ``perfgate._*`` is
-private and may change without notice.
+private and may change without notice. Names load lazily on first use, so
+that pytest, which imports ``perfgate.plugin`` (and so this package) on every
+run, does not pay for pydantic, scipy or jinja2 unless perfgate is switched on.
 """
 
 from __future__ import annotations
 
-from perfgate._compare import compare
-from perfgate._comparison import BenchmarkComparison, Comparison, SideInfo, Status, Verdict
-from perfgate._config import Config, Override, load_config
-from perfgate._errors import (
-    ConfigError,
-    InputError,
-    PerfgateError,
-    SchemaVersionError,
-    WriteError,
-)
-from perfgate._readers import load_results, parse_results
-from perfgate._render import ReportFormat, render
-from perfgate._results import Benchmark, Environment, Kind, ResultsFile, Run, Summary
-from perfgate._stats import NoiseSource, RatioEstimate
-from perfgate._storage import merge_results, save_results
-from perfgate._version import __version__
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Benchmark",
-    "BenchmarkComparison",
-    "Comparison",
-    "Config",
-    "ConfigError",
-    "Environment",
-    "InputError",
-    "Kind",
-    "NoiseSource",
-    "Override",
-    "PerfgateError",
-    "RatioEstimate",
-    "ReportFormat",
-    "ResultsFile",
-    "Run",
-    "SchemaVersionError",
-    "SideInfo",
-    "Status",
-    "Summary",
-    "Verdict",
-    "WriteError",
-    "__version__",
-    "compare",
-    "load_config",
-    "load_results",
-    "merge_results",
-    "parse_results",
-    "render",
-    "save_results",
-]
+if TYPE_CHECKING:
+    from perfgate._compare import compare
+    from perfgate._comparison import BenchmarkComparison, Comparison, SideInfo, Status, Verdict
+    from perfgate._config import Config, Override, load_config
+    from perfgate._errors import (
+        ConfigError,
+        InputError,
+        PerfgateError,
+        SchemaVersionError,
+        WriteError,
+    )
+    from perfgate._readers import load_results, parse_results
+    from perfgate._render import ReportFormat, render
+    from perfgate._results import Benchmark, Environment, Kind, ResultsFile, Run, Summary
+    from perfgate._stats import NoiseSource, RatioEstimate
+    from perfgate._storage import merge_results, save_results
+    from perfgate._version import __version__
+
+_EXPORTS: dict[str, str] = {
+    "Benchmark": "perfgate._results",
+    "BenchmarkComparison": "perfgate._comparison",
+    "Comparison": "perfgate._comparison",
+    "Config": "perfgate._config",
+    "ConfigError": "perfgate._errors",
+    "Environment": "perfgate._results",
+    "InputError": "perfgate._errors",
+    "Kind": "perfgate._results",
+    "NoiseSource": "perfgate._stats",
+    "Override": "perfgate._config",
+    "PerfgateError": "perfgate._errors",
+    "RatioEstimate": "perfgate._stats",
+    "ReportFormat": "perfgate._render",
+    "ResultsFile": "perfgate._results",
+    "Run": "perfgate._results",
+    "SchemaVersionError": "perfgate._errors",
+    "SideInfo": "perfgate._comparison",
+    "Status": "perfgate._comparison",
+    "Summary": "perfgate._results",
+    "Verdict": "perfgate._comparison",
+    "WriteError": "perfgate._errors",
+    "__version__": "perfgate._version",
+    "compare": "perfgate._compare",
+    "load_config": "perfgate._config",
+    "load_results": "perfgate._readers",
+    "merge_results": "perfgate._storage",
+    "parse_results": "perfgate._readers",
+    "render": "perfgate._render",
+    "save_results": "perfgate._storage",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'perfgate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return [*__all__, "plugin"]

@@ -32,14 +32,13 @@ from perfgate._stats import (
 __all__ = ["compare"]
 
 
-def _runs_of(results: ResultsFile, name: str) -> list[Benchmark]:
-    found = []
+def _by_name(results: ResultsFile) -> dict[str, list[Benchmark]]:
+    """Each benchmark's entries, one per run that measured it, in run order."""
+    index: dict[str, list[Benchmark]] = {}
     for run in results.runs:
         for bench in run.benchmarks:
-            if bench.name == name:
-                found.append(bench)
-                break
-    return found
+            index.setdefault(bench.name, []).append(bench)
+    return index
 
 
 def _value(bench: Benchmark) -> float:
@@ -198,14 +197,15 @@ def compare(
     current_label: str = "current",
 ) -> Comparison:
     """Compare ``current`` against ``baseline`` and return the gate's verdict."""
-    names = list(dict.fromkeys([*baseline.benchmark_names(), *current.benchmark_names()]))
+    base_index, cur_index = _by_name(baseline), _by_name(current)
+    names = list(dict.fromkeys([*base_index, *cur_index]))
     decided: list[BenchmarkComparison] = []
     pending: list[_Pending] = []
     for name in names:
         settings = config.settings_for(name)
         if settings.ignore:
             continue
-        base_runs, cur_runs = _runs_of(baseline, name), _runs_of(current, name)
+        base_runs, cur_runs = base_index.get(name, []), cur_index.get(name, [])
         sample = (cur_runs or base_runs)[0]
         common = {
             "name": name,

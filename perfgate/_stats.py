@@ -28,6 +28,7 @@ Multiple testing (``adjust_p_values``)
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -99,6 +100,17 @@ def run_value(samples: Sequence[float]) -> float:
     return statistics.median(samples)
 
 
+@functools.lru_cache(maxsize=256)
+def _quantile(probability: float, df: float | None) -> float:
+    """Student's t quantile (normal when ``df`` is None); cached, since a suite
+    asks for the same few quantiles once per benchmark."""
+    from scipy import stats
+
+    if df is None:
+        return float(stats.norm.ppf(probability))
+    return float(stats.t.ppf(probability, df))
+
+
 def _sd_and_df(values: Sequence[float]) -> tuple[float, int] | None:
     if len(values) < 2:
         return None
@@ -139,12 +151,10 @@ def estimate_time_ratio(
             noise = NoiseSource.BASELINE_RUNS
         else:
             noise = NoiseSource.CURRENT_RUNS
-        quantile = float(stats.t.ppf(1 - alpha / 2, dof))
-        power_quantile = float(stats.t.ppf(power, dof))
     else:
         sd, df, noise = assumed_run_sd_log, None, NoiseSource.ASSUMED
-        quantile = float(stats.norm.ppf(1 - alpha / 2))
-        power_quantile = float(stats.norm.ppf(power))
+    quantile = _quantile(1 - alpha / 2, df)
+    power_quantile = _quantile(power, df)
 
     se = sd * math.sqrt(1 / len(base_log) + 1 / len(cur_log))
     if se > 0:

@@ -1,0 +1,57 @@
+# perfgate's own tasks. Every target installs what it needs into .venv first
+# (idempotently: reinstalls only when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.perfgate-installed
+
+# make perf-baseline: how many separate pytest processes make the baseline.
+PERF_RUNS ?= 3
+PERF_BASELINE ?= baselines/perfgate.json
+PERF_ARGS ?= -q -p no:cacheprovider --benchmark-enable --benchmark-max-time=0.5
+PERF_DIR := .perfgate
+
+.PHONY: install test lint demo perf-baseline perf-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest tests --benchmark-disable
+	$(MAKE) --no-print-directory lint
+
+lint: install
+	$(BIN)/ruff check perfgate tests examples
+	$(BIN)/ruff format --check perfgate tests examples
+	$(BIN)/mypy
+
+demo: install
+	$(BIN)/python examples/run_demo.py
+
+# Measure perfgate's own benchmarks in $(PERF_RUNS) separate processes and merge
+# them into the committed baseline (written atomically).
+perf-baseline: install
+	rm -rf $(PERF_DIR)/baseline && mkdir -p $(PERF_DIR)/baseline
+	for i in $$(seq 1 $(PERF_RUNS)); do \
+	  $(BIN)/python -m pytest tests/benchmarks $(PERF_ARGS) --perfgate-output $(PERF_DIR)/baseline/run-$$i.json || exit 1; \
+	done
+	$(BIN)/perfgate merge -o $(PERF_BASELINE) $(PERF_DIR)/baseline/run-*.json
+
+# Measure again the same way and gate against the committed baseline.
+perf-check: install
+	rm -rf $(PERF_DIR)/current && mkdir -p $(PERF_DIR)/current
+	for i in $$(seq 1 $(PERF_RUNS)); do \
+	  $(BIN)/python -m pytest tests/benchmarks $(PERF_ARGS) --perfgate-output $(PERF_DIR)/current/run-$$i.json || exit 1; \
+	done
+	$(BIN)/perfgate merge -o $(PERF_DIR)/current.json $(PERF_DIR)/current/run-*.json
+	$(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json --format markdown --output $(PERF_DIR)/report.md; \
+	  status=$$?; $(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json; exit $$status
+
+clean:
+	rm -rf $(VENV) $(PERF_DIR) build *.egg-info

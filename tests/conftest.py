@@ -1,0 +1,62 @@
+"""Shared test helpers: deterministic results files."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+# pytester's in-process runs drop the modules they imported afterwards, and
+# numpy cannot be imported twice in one process: load it here, once, first.
+import scipy.stats  # noqa: F401
+
+from perfgate import Benchmark, Kind, ResultsFile, Run
+
+START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+MakeResults = Callable[..., ResultsFile]
+
+
+def make_results(
+    medians_s: dict[str, Sequence[float]],
+    *,
+    samples: int = 20,
+    spread: float = 0.02,
+    seed: int = 0,
+    counters: dict[str, Sequence[float]] | None = None,
+    commit: str | None = None,
+) -> ResultsFile:
+    """A results file with one run per entry of each benchmark's run medians.
+
+    ``medians_s`` maps a benchmark name to its per-run typical time; each run
+    gets ``samples`` samples spread log-normally around it.
+    """
+    rng = random.Random(seed)
+    lengths = {len(v) for v in medians_s.values()} | {len(v) for v in (counters or {}).values()}
+    assert len(lengths) == 1, "every benchmark needs the same number of runs"
+    runs = []
+    for index in range(lengths.pop()):
+        benches = [
+            Benchmark(
+                name=name,
+                group="g",
+                samples=tuple(per_run[index] * rng.lognormvariate(0, spread) for _ in range(samples)),
+            )
+            for name, per_run in medians_s.items()
+        ]
+        benches += [
+            Benchmark(
+                name=name, kind=Kind.COUNTER, unit="instructions", samples=(per_run[index],) * 3
+            )
+            for name, per_run in (counters or {}).items()
+        ]
+        runs.append(Run(started_at=START + timedelta(minutes=index), benchmarks=tuple(benches)))
+    env = {"git_commit": commit} if commit else {}
+    return ResultsFile.model_validate({"environment": env, "runs": runs})
+
+
+@pytest.fixture
+def results() -> MakeResults:
+    return make_results

@@ -1,0 +1,17 @@
+"""`make demo` end to end: the bundled example catches its injected slowdown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).parent.parent / "examples" / "run_demo.py"
+
+
+def test_demo_catches_the_injected_slowdown():
+    done = subprocess.run([sys.executable, str(DEMO)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("### ❌ perfgate: FAIL")
+    assert "test\\_unique\\_words" in done.stdout.split("#### Regressions")[1].split("<details>")[0]
+    assert "perfgate caught the injected slowdown" in done.stderr

@@ -1,0 +1,29 @@
+"""The public API is exactly these names; a change here is an interface change."""
+
+from __future__ import annotations
+
+import perfgate
+
+EXPECTED = {
+    "Benchmark", "BenchmarkComparison", "Comparison", "Config", "ConfigError", "Environment",
+    "InputError", "Kind", "NoiseSource", "Override", "PerfgateError", "RatioEstimate",
+    "ReportFormat", "ResultsFile", "Run", "SchemaVersionError", "SideInfo", "Status", "Summary",
+    "Verdict", "WriteError", "__version__", "compare", "load_config", "load_results",
+    "merge_results", "parse_results", "render", "save_results",
+}
+
+
+def test_exported_names_are_pinned():
+    assert set(perfgate.__all__) == EXPECTED
+
+
+def test_every_exported_name_resolves_and_is_public():
+    for name in perfgate.__all__:
+        value = getattr(perfgate, name)
+        module = getattr(value, "__module__", "perfgate._version")
+        assert module.startswith("perfgate"), name
+
+
+def test_errors_share_one_base():
+    for name in ("ConfigError", "InputError", "SchemaVersionError", "WriteError"):
+        assert issubclass(getattr(perfgate, name), perfgate.PerfgateError)

@@ -1,0 +1,162 @@
+"""The pytest plugin, driven through real pytest runs with pytester."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from perfgate import Benchmark, ResultsFile, Run, load_results, save_results
+
+pytest_plugins = ["pytester"]
+
+BENCH_TESTS = """
+import pytest
+
+def work(n):
+    return sum(i * i for i in range(n))
+
+def test_plain(benchmark):
+    assert benchmark(work, 200) > 0
+
+@pytest.mark.parametrize("n", [10, 50])
+def test_param(benchmark, n):
+    benchmark(work, n)
+
+class TestInClass:
+    def test_method(self, benchmark):
+        benchmark(work, 20)
+
+def test_not_a_benchmark():
+    assert work(3) == 5
+"""
+NAMES = [
+    "test_bench.py::TestInClass::test_method",
+    "test_bench.py::test_param[10]",
+    "test_bench.py::test_param[50]",
+    "test_bench.py::test_plain",
+]
+FAST = ["--benchmark-max-time=0.002", "--benchmark-min-rounds=3", "-p", "no:cacheprovider"]
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_bench=BENCH_TESTS)
+    return pytester
+
+
+def test_the_plugin_module_imports_nothing_heavy():
+    code = (
+        "import sys, perfgate.plugin; "
+        "print([m for m in ('scipy', 'jinja2', 'pydantic', 'github', 'perfgate._compare') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_off_by_default(project):
+    result = project.runpytest(*FAST)
+    result.assert_outcomes(passed=5)
+    out = result.stdout.str()
+    assert "perfgate:" not in out
+    assert "captured" not in out
+
+
+@pytest.mark.parametrize("flags", [["--perfgate"], []], ids=["explicit", "implied-by-output"])
+def test_captures_every_benchmark_with_raw_samples(project, flags):
+    result = project.runpytest(*FAST, *flags, "--perfgate-output", "out/results.json")
+    result.assert_outcomes(passed=5)
+    results = load_results(project.path / "out" / "results.json")
+    (run,) = results.runs
+    assert sorted(b.name for b in run.benchmarks) == NAMES
+    for bench in run.benchmarks:
+        assert len(bench.samples) >= 3
+        assert all(s > 0 for s in bench.samples)
+    assert "captured 4 benchmarks" in result.stdout.str()
+
+
+def test_update_then_compare_passes_on_unchanged_code(project):
+    project.runpytest(*FAST, "--perfgate-update-baseline").assert_outcomes(passed=5)
+    baseline = project.path / "baselines" / "perfgate.json"
+    assert len(load_results(baseline).runs) == 1
+    result = project.runpytest(*FAST, "--perfgate-baseline", str(baseline), "--perfgate-report", "r.md")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*perfgate: pass, no regression in 4 benchmarks*"])
+    assert (project.path / "r.md").read_text().startswith("### ✅ perfgate: pass")
+
+
+def _tiny_baseline(path):
+    """A baseline claiming every benchmark took ~10 ns, in three tight runs."""
+    runs = [
+        Run(
+            started_at=datetime(2026, 1, 1, tzinfo=UTC),
+            benchmarks=tuple(Benchmark(name=n, samples=(1e-8 * f,) * 5) for n in NAMES),
+        )
+        for f in (1.0, 1.01, 0.99)
+    ]
+    save_results(path, ResultsFile(runs=tuple(runs)))
+
+
+def test_a_regression_fails_the_session_and_prints_the_table(project):
+    _tiny_baseline(project.path / "base.json")
+    result = project.runpytest(
+        *FAST, "--perfgate", "--perfgate-baseline", "base.json", "--perfgate-report", "r.md"
+    )
+    result.assert_outcomes(passed=5)  # the tests pass; the gate fails
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*perfgate: FAIL, 4 regressions in 4 benchmarks*",
+            "STATUS*CHANGE*95% CI*MDE*BENCHMARK",
+            "regression*test_bench.py::*",
+        ]
+    )
+    report = (project.path / "r.md").read_text()
+    assert report.startswith("### ❌ perfgate: FAIL, 4 regressions")
+
+
+def test_a_bad_baseline_stops_before_benchmarking(project):
+    (project.path / "base.json").write_text('{"schema": "perfgate/results", "version": 9}')
+    result = project.runpytest(*FAST, "--perfgate-baseline", "base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*perfgate: *base.json: results schema version 9*"])
+    assert "passed" not in result.stdout.str()
+
+
+def test_a_bad_config_is_a_usage_error(project):
+    project.makepyprojecttoml("[tool.perfgate]\nthreshold = 5\n")
+    result = project.runpytest(*FAST, "--perfgate")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown key 'threshold'*"])
+
+
+def test_config_baseline_path_is_used_for_updates(project):
+    project.makepyprojecttoml('[tool.perfgate]\nbaseline = "perf/base.json"\n')
+    project.runpytest(*FAST, "--perfgate-update-baseline").assert_outcomes(passed=5)
+    assert (project.path / "perf" / "base.json").is_file()
+
+
+def test_disabled_benchmarks_capture_nothing_and_say_so(project):
+    result = project.runpytest(*FAST, "--perfgate", "--benchmark-disable")
+    result.assert_outcomes(passed=5)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*no benchmark results were captured*"])
+
+
+def test_failed_tests_are_not_captured(pytester):
+    pytester.makepyfile(
+        test_fail="def test_bad(benchmark):\n    benchmark(sum, [1])\n    assert False\n"
+    )
+    result = pytester.runpytest(*FAST, "--perfgate-output", "o.json")
+    result.assert_outcomes(failed=1)
+    assert not (pytester.path / "o.json").exists()
+
+
+def test_results_file_is_perfgate_json(project):
+    project.runpytest(*FAST, "--perfgate-output", "o.json")
+    data = json.loads((project.path / "o.json").read_text())
+    assert data["schema"] == "perfgate/results"
+    assert data["environment"]["python_version"]
