@@ -61,7 +61,37 @@ _EXPORTS: dict[str, str] = {
     "save_results": "perfgate._storage",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Benchmark",
+    "BenchmarkComparison",
+    "Comparison",
+    "Config",
+    "ConfigError",
+    "Environment",
+    "InputError",
+    "Kind",
+    "NoiseSource",
+    "Override",
+    "PerfgateError",
+    "RatioEstimate",
+    "ReportFormat",
+    "ResultsFile",
+    "Run",
+    "SchemaVersionError",
+    "SideInfo",
+    "Status",
+    "Summary",
+    "Verdict",
+    "WriteError",
+    "__version__",
+    "compare",
+    "load_config",
+    "load_results",
+    "merge_results",
+    "parse_results",
+    "render",
+    "save_results",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -42,7 +42,9 @@ def make_results(
             Benchmark(
                 name=name,
                 group="g",
-                samples=tuple(per_run[index] * rng.lognormvariate(0, spread) for _ in range(samples)),
+                samples=tuple(
+                    per_run[index] * rng.lognormvariate(0, spread) for _ in range(samples)
+                ),
             )
             for name, per_run in medians_s.items()
         ]

@@ -34,7 +34,9 @@ def test_compare_pass_and_fail_exit_codes(files, capsys):
 
 def test_compare_json_and_output_file(files, tmp_path, capsys):
     out = tmp_path / "report" / "r.json"
-    code = main(["compare", str(files["base"]), str(files["slow"]), "--format", "json", "-o", str(out)])
+    code = main(
+        ["compare", str(files["base"]), str(files["slow"]), "--format", "json", "-o", str(out)]
+    )
     assert code == 1
     data = json.loads(out.read_text())
     assert data["verdict"] == "fail"
@@ -52,21 +54,25 @@ def test_merge(files, tmp_path, capsys):
     assert len(json.loads(out.read_text())["runs"]) == 6
 
 
+_RUN = (
+    '{"schema": "perfgate/results", "version": 1, "runs": [{"started_at": "2026-01-01T00:00:00Z", '
+)
+
+
+def _one_benchmark(samples: str) -> str:
+    return _RUN + f'"benchmarks": [{{"name": "x", "samples": {samples}}}]}}]}}'
+
+
 BAD_INPUTS = {
     "missing": None,
     "not-json": "{{{",
     "foreign": '{"name": "something else"}',
     "future-version": '{"schema": "perfgate/results", "version": 7, "runs": []}',
-    "nan": '{"schema": "perfgate/results", "version": 1, "runs": [{"started_at": "2026-01-01T00:00:00Z",'
-    ' "benchmarks": [{"name": "x", "samples": [NaN]}]}]}',
-    "infinite": '{"schema": "perfgate/results", "version": 1, "runs": [{"started_at": "2026-01-01T00:00:00Z",'
-    ' "benchmarks": [{"name": "x", "samples": [1e999]}]}]}',
-    "negative": '{"schema": "perfgate/results", "version": 1, "runs": [{"started_at": "2026-01-01T00:00:00Z",'
-    ' "benchmarks": [{"name": "x", "samples": [-0.5]}]}]}',
-    "zero-time": '{"schema": "perfgate/results", "version": 1, "runs": [{"started_at": "2026-01-01T00:00:00Z",'
-    ' "benchmarks": [{"name": "x", "samples": [0]}]}]}',
-    "empty-benchmarks": '{"schema": "perfgate/results", "version": 1, "runs": [{"started_at": "2026-01-01T00:00:00Z",'
-    ' "benchmarks": []}]}',
+    "nan": _one_benchmark("[NaN]"),
+    "infinite": _one_benchmark("[1e999]"),
+    "negative": _one_benchmark("[-0.5]"),
+    "zero-time": _one_benchmark("[0]"),
+    "empty-benchmarks": _RUN + '"benchmarks": []}]}',
     "empty-pytest-benchmark": '{"machine_info": {}, "commit_info": {}, "benchmarks": []}',
 }
 
@@ -101,7 +107,9 @@ def test_unknown_config_key_is_exit_2(files, tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.perfgate]\nthreshhold_pct = 3\n")
     done = subprocess.run(
         [sys.executable, "-m", "perfgate._cli", "compare", str(files["base"]), str(files["same"])],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert done.returncode == 2
     assert "unknown key 'threshhold_pct'" in done.stderr

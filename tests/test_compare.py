@@ -62,7 +62,11 @@ def test_noisy_runs_are_inconclusive_and_say_the_mde(results):
 
 
 def test_new_and_missing(results):
-    result = compare(results({"old": [1e-3], "kept": [1e-3]}), results({"kept": [1e-3], "fresh": [1e-3]}), Config())
+    result = compare(
+        results({"old": [1e-3], "kept": [1e-3]}),
+        results({"kept": [1e-3], "fresh": [1e-3]}),
+        Config(),
+    )
     assert _status(result, "old").status is Status.MISSING
     assert _status(result, "fresh").status is Status.NEW
     assert result.verdict is Verdict.PASS
@@ -81,14 +85,18 @@ def test_counters_compare_exactly(results):
 def test_counter_threshold_allows_small_increases(results):
     base = results({"t": [1e-3]}, counters={"c": [1000]})
     cur = results({"t": [1e-3]}, counters={"c": [1005]})
-    assert _status(compare(base, cur, Config(counter_threshold_pct=1)), "c").status is Status.UNCHANGED
+    assert (
+        _status(compare(base, cur, Config(counter_threshold_pct=1)), "c").status is Status.UNCHANGED
+    )
     assert _status(compare(base, cur, Config()), "c").status is Status.REGRESSION
 
 
 def test_overrides_by_glob(results):
     base = results({"io::a": [1.0e-3, 1.01e-3, 0.99e-3], "cpu::b": [1.0e-3, 1.01e-3, 0.99e-3]})
     cur = results({"io::a": [1.5e-3, 1.51e-3, 1.49e-3], "cpu::b": [1.5e-3, 1.51e-3, 1.49e-3]})
-    config = Config(overrides=[Override(match="io::*", threshold_pct=80), Override(match="cpu::*", ignore=True)])
+    config = Config(
+        overrides=[Override(match="io::*", threshold_pct=80), Override(match="cpu::*", ignore=True)]
+    )
     result = compare(base, cur, config)
     assert [b.name for b in result.benchmarks] == ["io::a"]
     assert result.benchmarks[0].status is not Status.REGRESSION
@@ -128,9 +136,10 @@ def test_a_aa_suite_with_between_run_noise_rarely_fails(results):
     failures = 0
     suites = 60
     for index in range(suites):
-        names = [f"b{i}" for i in range(13)]
-        def side():
-            return {n: [1e-3 * rng.lognormvariate(0, 0.25) for _ in range(3)] for n in names}
-        result = compare(results(side(), seed=index), results(side(), seed=index + 1000), Config())
+        base, cur = (
+            {f"b{i}": [1e-3 * rng.lognormvariate(0, 0.25) for _ in range(3)] for i in range(13)}
+            for _ in range(2)
+        )
+        result = compare(results(base, seed=index), results(cur, seed=index + 1000), Config())
         failures += result.verdict is Verdict.FAIL
     assert failures / suites <= 0.1

@@ -27,7 +27,10 @@ def test_defaults_without_a_table(tmp_path):
 
 
 def test_values_and_overrides(tmp_path):
-    config = load_config(_write(tmp_path, """
+    config = load_config(
+        _write(
+            tmp_path,
+            """
 [tool.perfgate]
 baseline = "perf/base.json"
 threshold_pct = 10
@@ -38,7 +41,9 @@ threshold_pct = 25
 [[tool.perfgate.overrides]]
 match = "tests/io/flaky*"
 ignore = true
-"""))
+""",
+        )
+    )
     assert config.baseline == tmp_path / "perf" / "base.json"
     assert config.settings_for("tests/cpu/x").threshold_pct == 10
     assert config.settings_for("tests/io/x").threshold_pct == 25

@@ -5,16 +5,41 @@ from __future__ import annotations
 import perfgate
 
 EXPECTED = {
-    "Benchmark", "BenchmarkComparison", "Comparison", "Config", "ConfigError", "Environment",
-    "InputError", "Kind", "NoiseSource", "Override", "PerfgateError", "RatioEstimate",
-    "ReportFormat", "ResultsFile", "Run", "SchemaVersionError", "SideInfo", "Status", "Summary",
-    "Verdict", "WriteError", "__version__", "compare", "load_config", "load_results",
-    "merge_results", "parse_results", "render", "save_results",
+    "Benchmark",
+    "BenchmarkComparison",
+    "Comparison",
+    "Config",
+    "ConfigError",
+    "Environment",
+    "InputError",
+    "Kind",
+    "NoiseSource",
+    "Override",
+    "PerfgateError",
+    "RatioEstimate",
+    "ReportFormat",
+    "ResultsFile",
+    "Run",
+    "SchemaVersionError",
+    "SideInfo",
+    "Status",
+    "Summary",
+    "Verdict",
+    "WriteError",
+    "__version__",
+    "compare",
+    "load_config",
+    "load_results",
+    "merge_results",
+    "parse_results",
+    "render",
+    "save_results",
 }
 
 
 def test_exported_names_are_pinned():
     assert set(perfgate.__all__) == EXPECTED
+    assert set(perfgate._EXPORTS) == EXPECTED
 
 
 def test_every_exported_name_resolves_and_is_public():

@@ -49,10 +49,8 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_the_plugin_module_imports_nothing_heavy():
-    code = (
-        "import sys, perfgate.plugin; "
-        "print([m for m in ('scipy', 'jinja2', 'pydantic', 'github', 'perfgate._compare') if m in sys.modules])"
-    )
+    heavy = ("scipy", "jinja2", "pydantic", "github", "perfgate._compare")
+    code = f"import sys, perfgate.plugin; print([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -82,7 +80,9 @@ def test_update_then_compare_passes_on_unchanged_code(project):
     project.runpytest(*FAST, "--perfgate-update-baseline").assert_outcomes(passed=5)
     baseline = project.path / "baselines" / "perfgate.json"
     assert len(load_results(baseline).runs) == 1
-    result = project.runpytest(*FAST, "--perfgate-baseline", str(baseline), "--perfgate-report", "r.md")
+    result = project.runpytest(
+        *FAST, "--perfgate-baseline", str(baseline), "--perfgate-report", "r.md"
+    )
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*perfgate: pass, no regression in 4 benchmarks*"])
     assert (project.path / "r.md").read_text().startswith("### ✅ perfgate: pass")

@@ -34,9 +34,21 @@ def pytest_benchmark_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     (root / "test_bench.py").write_text(BENCH_TEST)
     storage = root / "storage"
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", *FAST, "--benchmark-json", "out.json",
-         "--benchmark-save", "nodata", f"--benchmark-storage=file://{storage}"],
-        cwd=root, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            *FAST,
+            "--benchmark-json",
+            "out.json",
+            "--benchmark-save",
+            "nodata",
+            f"--benchmark-storage=file://{storage}",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
     saved = next(storage.rglob("*nodata.json"))
     return {"json": root / "out.json", "saved": saved}
@@ -90,7 +102,10 @@ def test_perfgate_files_round_trip(results, tmp_path):
         ('{"hello": "world"}', "neither a perfgate results file nor pytest-benchmark JSON"),
         ('{"schema": "perfgate/results", "version": 99, "runs": []}', "schema version 99"),
         ('{"schema": "other/thing", "version": 1}', "is not 'perfgate/results'"),
-        ('{"schema": "perfgate/results", "version": 1, "runs": []}', "runs: Tuple should have at least 1 item"),
+        (
+            '{"schema": "perfgate/results", "version": 1, "runs": []}',
+            "runs: Tuple should have at least 1 item",
+        ),
         ('{"machine_info": {}, "benchmarks": []}', "empty benchmark list"),
         ("NaN", "not valid JSON (NaN is not allowed)"),
     ],

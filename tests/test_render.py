@@ -49,7 +49,9 @@ def comparison(results) -> Comparison:
     return compare(base, cur, Config())
 
 
-@pytest.mark.parametrize(("fmt", "golden"), [(ReportFormat.MARKDOWN, "report.md"), (ReportFormat.TEXT, "report.txt")])
+@pytest.mark.parametrize(
+    ("fmt", "golden"), [(ReportFormat.MARKDOWN, "report.md"), (ReportFormat.TEXT, "report.txt")]
+)
 def test_reports_match_goldens(comparison, fmt, golden):
     rendered = render(comparison, fmt)
     path = GOLDEN / golden
@@ -93,7 +95,7 @@ def test_user_templates_override_the_builtin_ones(comparison, tmp_path):
 
 def test_broken_user_templates_are_config_errors(comparison, tmp_path):
     (tmp_path / "report.md.j2").write_text("{% if %}")
-    with pytest.raises(ConfigError, match="report.md.j2"):
+    with pytest.raises(ConfigError, match=r"report\.md\.j2"):
         render(comparison, ReportFormat.MARKDOWN, template_dir=tmp_path)
     with pytest.raises(ConfigError, match="no such directory"):
         render(comparison, ReportFormat.MARKDOWN, template_dir=tmp_path / "absent")

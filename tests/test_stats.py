@@ -29,7 +29,10 @@ def test_false_alarm_rate_on_identical_distributions_is_at_most_alpha(n_base, n_
     trials = 2000
     alarms = sum(
         estimate_time_ratio(
-            _runs(rng, n_base, 0.15), _runs(rng, n_cur, 0.15), alpha=ALPHA, assumed_run_sd_log=ASSUMED
+            _runs(rng, n_base, 0.15),
+            _runs(rng, n_cur, 0.15),
+            alpha=ALPHA,
+            assumed_run_sd_log=ASSUMED,
         ).p_value
         < ALPHA
         for _ in range(trials)
@@ -75,9 +78,16 @@ def test_within_run_tightness_does_not_create_confidence():
 def test_power_for_a_large_slowdown_with_several_runs():
     rng = random.Random(3)
     detected = sum(
-        (est := estimate_time_ratio(
-            _runs(rng, 5, 0.05), _runs(rng, 5, 0.05, 1.5), alpha=ALPHA, assumed_run_sd_log=ASSUMED
-        )).p_value is not None and est.p_value < ALPHA
+        (
+            est := estimate_time_ratio(
+                _runs(rng, 5, 0.05),
+                _runs(rng, 5, 0.05, 1.5),
+                alpha=ALPHA,
+                assumed_run_sd_log=ASSUMED,
+            )
+        ).p_value
+        is not None
+        and est.p_value < ALPHA
         for _ in range(500)
     )
     assert detected / 500 > 0.99
@@ -109,7 +119,9 @@ def test_mde_matches_simulated_power():
 
 
 def test_ratio_and_values_agree():
-    est = estimate_time_ratio([1e-3, 1.2e-3], [2e-3, 2.4e-3], alpha=ALPHA, assumed_run_sd_log=ASSUMED)
+    est = estimate_time_ratio(
+        [1e-3, 1.2e-3], [2e-3, 2.4e-3], alpha=ALPHA, assumed_run_sd_log=ASSUMED
+    )
     assert est.ratio == pytest.approx(2.0)
     assert est.current_value / est.baseline_value == pytest.approx(est.ratio)
     assert est.ci_low is not None

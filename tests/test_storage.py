@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -70,7 +68,9 @@ def test_sigkill_while_writing_a_baseline_leaves_a_valid_file(tmp_path, results)
     save_results(target, big_a)
     for delay_s in (0.05, 0.13, 0.31, 0.57):
         args = [str(target), str(tmp_path / "a.json"), str(tmp_path / "b.json")]
-        with subprocess.Popen([sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE) as writer:
+        with subprocess.Popen(
+            [sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE
+        ) as writer:
             assert writer.stdout is not None
             assert writer.stdout.readline().strip() == b"ready"
             time.sleep(delay_s)  # not a timed assert: only varies where the kill lands

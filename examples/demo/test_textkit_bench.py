@@ -3,7 +3,6 @@
 import random
 
 import pytest
-
 import textkit
 
 _rng = random.Random(42)
