@@ -184,6 +184,30 @@ def _sort_key(item: BenchmarkComparison) -> tuple[int, float, str]:
     return (STATUS_ORDER.index(item.status), -size, item.name)
 
 
+# Environment fields that change wall times by themselves when they differ.
+_MACHINE_FIELDS = (
+    ("cpu_model", "CPU"),
+    ("cpu_count", "core count"),
+    ("python_version", "Python"),
+    ("python_implementation", "Python implementation"),
+)
+
+
+def _environment_warnings(baseline: ResultsFile, current: ResultsFile) -> list[str]:
+    """Say when the sides ran on different machines or interpreters."""
+    warnings = []
+    for field, label in _MACHINE_FIELDS:
+        before = getattr(baseline.environment, field)
+        after = getattr(current.environment, field)
+        if before is not None and after is not None and before != after:
+            warnings.append(
+                f"{label} differs between baseline ({before}) and current ({after}): wall times "
+                "measured on different machines or interpreters are not comparable; "
+                "refresh the baseline on this machine, or use A/B mode"
+            )
+    return warnings
+
+
 def _side(label: str, results: ResultsFile) -> SideInfo:
     return SideInfo(label=label, commit=results.environment.git_commit, runs=len(results.runs))
 
@@ -297,6 +321,7 @@ def compare(
         current=_side(current_label, current),
         counts=counts,
         benchmarks=decided,
+        warnings=_environment_warnings(baseline, current),
     )
 
 

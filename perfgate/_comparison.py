@@ -113,6 +113,8 @@ class Comparison(BaseModel):
     current: SideInfo
     counts: dict[Status, int]
     benchmarks: list[BenchmarkComparison]
+    warnings: list[str] = Field(default_factory=list)
+    """Caveats about the comparison as a whole, e.g. baselines from another machine."""
 
     def with_status(self, status: Status | str) -> list[BenchmarkComparison]:
         return [b for b in self.benchmarks if b.status == status]

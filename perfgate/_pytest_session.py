@@ -102,6 +102,11 @@ class PerfgateSession:
         return report
 
     def _capture(self, item: pytest.Item) -> None:
+        # pytest-benchmark's JSON hooks (pytest_benchmark_update_json and
+        # friends) fire only when it writes JSON itself (--benchmark-json,
+        # --benchmark-save). So read the public ``stats`` of the fixture the
+        # test received, through its own ``as_dict()`` (the same dict its JSON
+        # output holds), and never touch its private session object.
         fixture: Any = getattr(item, "funcargs", {}).get("benchmark")
         stats = getattr(fixture, "stats", None)
         if not stats or getattr(fixture, "has_error", False):

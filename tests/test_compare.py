@@ -143,3 +143,17 @@ def test_a_aa_suite_with_between_run_noise_rarely_fails(results):
         result = compare(results(base, seed=index), results(cur, seed=index + 1000), Config())
         failures += result.verdict is Verdict.FAIL
     assert failures / suites <= 0.1
+
+
+def test_different_machines_are_flagged(results):
+    base = results({"x": [1e-3]})
+    cur = results({"x": [1e-3]})
+    base = base.model_copy(
+        update={"environment": base.environment.model_copy(update={"cpu_model": "A"})}
+    )
+    cur = cur.model_copy(
+        update={"environment": cur.environment.model_copy(update={"cpu_model": "B"})}
+    )
+    (warning,) = compare(base, cur, Config()).warnings
+    assert warning.startswith("CPU differs between baseline (A) and current (B)")
+    assert compare(base, base, Config()).warnings == []

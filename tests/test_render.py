@@ -46,6 +46,12 @@ def comparison(results) -> Comparison:
         commit="fedcba9876543210",
         seed=2,
     )
+    cur = cur.model_copy(
+        update={"environment": cur.environment.model_copy(update={"python_version": "3.12.1"})}
+    )
+    base = base.model_copy(
+        update={"environment": base.environment.model_copy(update={"python_version": "3.11.7"})}
+    )
     return compare(base, cur, Config())
 
 
