@@ -6,9 +6,11 @@ configuration (threshold, α, overrides) and words the reasons.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import statistics
 from dataclasses import dataclass
+from datetime import date
 
 from perfgate._comparison import (
     STATUS_ORDER,
@@ -16,9 +18,10 @@ from perfgate._comparison import (
     Comparison,
     SideInfo,
     Status,
+    TargetResult,
     Verdict,
 )
-from perfgate._config import Config, ResolvedSettings
+from perfgate._config import Config, ResolvedSettings, Target
 from perfgate._results import Benchmark, Kind, ResultsFile
 from perfgate._stats import (
     NoiseSource,
@@ -179,6 +182,56 @@ def _decide_counter(
     )
 
 
+def _apply_acceptance(
+    item: BenchmarkComparison, config: Config, today: date
+) -> BenchmarkComparison:
+    if item.status is not Status.REGRESSION:
+        return item
+    entries = config.acceptance_for(item.name)
+    active = [a for a in entries if a.active_on(today)]
+    if active:
+        until = f" until {active[0].expires.isoformat()}" if active[0].expires else ""
+        reason = f"{item.reason}; accepted{until}: {active[0].reason}"
+        return item.model_copy(update={"accepted": True, "reason": reason})
+    if entries:
+        expired = max(a.expires for a in entries if a.expires is not None)
+        reason = f"{item.reason}; its acceptance expired on {expired.isoformat()}"
+        return item.model_copy(update={"reason": reason})
+    return item
+
+
+def _target_result(target: Target, benchmarks: list[BenchmarkComparison]) -> TargetResult:
+    matched = [b for b in benchmarks if fnmatch.fnmatchcase(b.name, target.match)]
+    if not matched:
+        met, detail = False, "no benchmark matches"
+    else:
+        misses = []
+        for bench in matched:
+            reached = bench.ratio is not None and bench.ratio <= target.max_ratio
+            confident = bench.kind is Kind.COUNTER or bench.status is Status.IMPROVEMENT
+            if not (reached and confident):
+                change = _pct(bench.ratio) if bench.ratio is not None else "not measured"
+                why = "" if reached else f", needs <= {_pct(target.max_ratio)}"
+                if reached and not confident:
+                    why = ", not yet a significant improvement"
+                misses.append(f"{bench.name}: {change}{why}")
+        met = not misses
+        detail = (
+            f"{len(matched)} benchmark{'s' if len(matched) != 1 else ''} at least "
+            f"{target.faster_pct:g}% faster"
+            if met
+            else "; ".join(misses)
+        )
+    return TargetResult(
+        match=target.match,
+        faster_pct=target.faster_pct,
+        met=met,
+        fails_gate=target.fail and not met,
+        benchmarks=[b.name for b in matched],
+        detail=detail,
+    )
+
+
 def _sort_key(item: BenchmarkComparison) -> tuple[int, float, str]:
     size = abs(math.log(item.ratio)) if item.ratio and item.ratio > 0 else 0.0
     return (STATUS_ORDER.index(item.status), -size, item.name)
@@ -219,8 +272,14 @@ def compare(
     *,
     baseline_label: str = "baseline",
     current_label: str = "current",
+    today: date | None = None,
 ) -> Comparison:
-    """Compare ``current`` against ``baseline`` and return the gate's verdict."""
+    """Compare ``current`` against ``baseline`` and return the gate's verdict.
+
+    ``today`` decides which accepted regressions have expired (default: the
+    local date).
+    """
+    today = today or date.today()
     base_index, cur_index = _by_name(baseline), _by_name(current)
     names = list(dict.fromkeys([*base_index, *cur_index]))
     decided: list[BenchmarkComparison] = []
@@ -301,6 +360,7 @@ def compare(
             cur_values,
             alpha=config.alpha,
             assumed_run_sd_log=math.log1p(config.assumed_run_noise_pct / 100),
+            min_run_sd_log=math.log1p(config.min_run_noise_pct / 100),
         )
         pending.append(_Pending(name, sample.group, sample.unit, settings, est))
 
@@ -308,12 +368,14 @@ def compare(
     decided.extend(
         _decide_time(item, q, config.alpha) for item, q in zip(pending, q_values, strict=True)
     )
-    decided.sort(key=_sort_key)
+    decided = sorted((_apply_acceptance(item, config, today) for item in decided), key=_sort_key)
     counts = dict.fromkeys(Status, 0)
     for item in decided:
         counts[item.status] += 1
+    targets = [_target_result(t, decided) for t in config.targets]
+    failed = any(item.blocking for item in decided) or any(t.fails_gate for t in targets)
     return Comparison(
-        verdict=Verdict.FAIL if counts[Status.REGRESSION] else Verdict.PASS,
+        verdict=Verdict.FAIL if failed else Verdict.PASS,
         threshold_pct=config.threshold_pct,
         alpha=config.alpha,
         fdr=config.fdr,
@@ -321,6 +383,7 @@ def compare(
         current=_side(current_label, current),
         counts=counts,
         benchmarks=decided,
+        targets=targets,
         warnings=_environment_warnings(baseline, current),
     )
 

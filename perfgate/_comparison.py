@@ -22,6 +22,7 @@ __all__ = [
     "Comparison",
     "SideInfo",
     "Status",
+    "TargetResult",
     "Verdict",
 ]
 
@@ -85,6 +86,28 @@ class BenchmarkComparison(BaseModel):
     threshold_pct: float
     noise: NoiseSource | None = None
     reason: str
+    accepted: bool = False
+    """A regression matched by an active ``[[tool.perfgate.accepted]]`` entry: reported,
+    but it does not fail the gate."""
+
+    @property
+    def blocking(self) -> bool:
+        """A regression that fails the gate."""
+        return self.status is Status.REGRESSION and not self.accepted
+
+
+class TargetResult(BaseModel):
+    """Whether an expected improvement (``[[tool.perfgate.targets]]``) was reached."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    match: str
+    faster_pct: float
+    met: bool
+    fails_gate: bool
+    """The target is missed and configured to fail the gate."""
+    benchmarks: list[str]
+    detail: str
 
 
 class SideInfo(BaseModel):
@@ -113,8 +136,14 @@ class Comparison(BaseModel):
     current: SideInfo
     counts: dict[Status, int]
     benchmarks: list[BenchmarkComparison]
+    targets: list[TargetResult] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     """Caveats about the comparison as a whole, e.g. baselines from another machine."""
+
+    @property
+    def blocking(self) -> list[BenchmarkComparison]:
+        """The regressions that fail the gate (not accepted)."""
+        return [b for b in self.benchmarks if b.blocking]
 
     def with_status(self, status: Status | str) -> list[BenchmarkComparison]:
         return [b for b in self.benchmarks if b.status == status]

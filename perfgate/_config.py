@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -15,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perfgate._errors import ConfigError
 
-__all__ = ["Config", "Override", "ResolvedSettings", "find_pyproject", "load_config"]
+__all__ = [
+    "AcceptedRegression",
+    "Config",
+    "Override",
+    "ResolvedSettings",
+    "Target",
+    "find_pyproject",
+    "load_config",
+]
 
 DEFAULT_BASELINE: Final = Path("baselines/perfgate.json")
 
@@ -37,6 +46,36 @@ class Override(_Table):
     """Runs each side needs before a verdict other than ``inconclusive``."""
     ignore: bool = False
     """Leave matching benchmarks out of the comparison entirely."""
+
+
+class AcceptedRegression(_Table):
+    """A known, agreed slowdown: it is reported as accepted and does not fail the gate."""
+
+    match: Annotated[str, Field(min_length=1)]
+    """Glob on the benchmark name."""
+    reason: Annotated[str, Field(min_length=1)]
+    """Why it is accepted (shown in the report), e.g. a link to the discussion."""
+    expires: date | None = None
+    """Last day the acceptance holds (a TOML date, ``2026-12-31``); after it, the
+    regression fails the gate again. None: never expires."""
+
+    def active_on(self, today: date) -> bool:
+        return self.expires is None or today <= self.expires
+
+
+class Target(_Table):
+    """An expected improvement, reported as met or not met."""
+
+    match: Annotated[str, Field(min_length=1)]
+    """Glob on the benchmark name(s) the target is about."""
+    faster_pct: Annotated[float, Field(gt=0, lt=100)]
+    """Required improvement in percent: 10 means current ≤ 0.9 × baseline."""
+    fail: bool = False
+    """Whether a missed target fails the gate (default: report only)."""
+
+    @property
+    def max_ratio(self) -> float:
+        return 1 - self.faster_pct / 100
 
 
 class ResolvedSettings(_Table):
@@ -66,11 +105,28 @@ class Config(_Table):
     assumed_run_noise_pct: Annotated[float, Field(gt=0, le=500)] = 20.0
     """Between-run noise (one standard deviation, percent) assumed when neither side has
     two runs to measure it from. Deliberately conservative for shared CI machines."""
+    min_run_noise_pct: Annotated[float, Field(ge=0, le=100)] = 3.0
+    """Floor under the measured between-run noise (one standard deviation, percent).
+    Three to five runs sometimes agree by luck; on the accuracy harness's data a 3%
+    floor removed every A/A gate failure without losing detection of 10% slowdowns."""
+    confirm_budget_s: Annotated[float, Field(ge=0)] = 120.0
+    """Time budget (seconds) of the pytest plugin's adaptive confirmation: extra runs of
+    only the undecided benchmarks after the first comparison. 0 turns it off."""
+    confirm_max_runs: Annotated[int, Field(ge=0, le=100)] = 4
+    """Most extra runs the adaptive confirmation makes."""
     template_dir: Path | None = None
     """Directory with report templates (``report.md.j2``, ``report.txt.j2``) that
     replace the built-in ones; relative to the directory of ``pyproject.toml``."""
     overrides: list[Override] = Field(default_factory=list)
     """Per-benchmark settings by name glob; the last matching entry wins, field by field."""
+    accepted: list[AcceptedRegression] = Field(default_factory=list)
+    """Accepted regressions (``[[tool.perfgate.accepted]]``)."""
+    targets: list[Target] = Field(default_factory=list)
+    """Expected improvements (``[[tool.perfgate.targets]]``)."""
+
+    def acceptance_for(self, name: str) -> list[AcceptedRegression]:
+        """The accepted-regression entries matching ``name``, in order."""
+        return [a for a in self.accepted if fnmatch.fnmatchcase(name, a.match)]
 
     def settings_for(self, name: str) -> ResolvedSettings:
         """The settings for benchmark ``name``: the defaults, then each matching override."""
@@ -119,7 +175,12 @@ def _describe(err: ValidationError, where: str) -> str:
         unknown = [
             ".".join(map(str, e["loc"])) for e in err.errors() if e["type"] == "extra_forbidden"
         ]
-        model = Override if first["loc"][0] == "overrides" else Config
+        tables: dict[object, type[BaseModel]] = {
+            "overrides": Override,
+            "accepted": AcceptedRegression,
+            "targets": Target,
+        }
+        model = tables.get(first["loc"][0], Config)
         known = ", ".join(model.model_fields)
         return f"{where}: unknown key {', '.join(map(repr, unknown))} (known keys: {known})"
     return f"{where}: {loc}: {first['msg']}"

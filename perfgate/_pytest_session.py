@@ -7,7 +7,11 @@ command line and ``[tool.perfgate]`` into a frozen model, and everything below
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +19,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from perfgate._compare import compare
 from perfgate._comparison import Comparison, Verdict
 from perfgate._config import Config, find_pyproject, load_config
+from perfgate._confirm import confirm
 from perfgate._environment import collect_environment
 from perfgate._errors import PerfgateError
 from perfgate._readers import benchmark_from_pytest_benchmark, load_results
@@ -41,6 +45,10 @@ class PluginSettings(BaseModel):
     """Write the results here instead of comparing."""
     output: Path | None
     report: Path | None
+    invocation_dir: Path
+    rerun_args: tuple[str, ...]
+    """The session's own command-line arguments minus test paths and perfgate's
+    options: what a confirmation run passes on to pytest."""
 
     @classmethod
     def from_pytest_config(cls, pytest_config: pytest.Config) -> PluginSettings:
@@ -60,6 +68,9 @@ class PluginSettings(BaseModel):
 
         baseline = path("perfgate_baseline")
         update = bool(pytest_config.getoption("perfgate_update_baseline"))
+        budget = pytest_config.getoption("perfgate_confirm_budget")
+        if budget is not None:
+            config = config.updated(confirm_budget_s=budget)
         return cls(
             root=root,
             config=config,
@@ -67,7 +78,27 @@ class PluginSettings(BaseModel):
             update_baseline=(baseline or config.baseline) if update else None,
             output=path("perfgate_output"),
             report=path("perfgate_report"),
+            invocation_dir=cwd,
+            rerun_args=_rerun_args(pytest_config.invocation_params.args, pytest_config.args),
         )
+
+
+def _rerun_args(args: Sequence[str], positional: Sequence[str]) -> tuple[str, ...]:
+    from perfgate.plugin import VALUE_OPTIONS
+
+    kept: list[str] = []
+    skip_value = False
+    for token in args:
+        if skip_value:
+            skip_value = False
+            continue
+        name = token.split("=", 1)[0]
+        if name.startswith("--perfgate"):
+            skip_value = name in VALUE_OPTIONS and "=" not in token
+            continue
+        if token not in positional:
+            kept.append(token)
+    return tuple(kept)
 
 
 class PerfgateSession:
@@ -153,24 +184,59 @@ class PerfgateSession:
                 "or pytest-benchmark is disabled: --benchmark-disable, xdist)"
             )
             return
-        if settings.output:
-            save_results(settings.output, results)
-            self.messages.append(f"wrote results to {settings.output}")
-        if settings.update_baseline:
-            save_results(settings.update_baseline, results)
-            self.messages.append(f"wrote baseline {settings.update_baseline} (1 run)")
         if self.baseline is not None:
-            self.comparison = compare(self.baseline, results, settings.config)
+            config = settings.config
+            outcome = confirm(
+                self.baseline,
+                results,
+                config,
+                self._measure,
+                budget_s=config.confirm_budget_s,
+                max_runs=config.confirm_max_runs,
+            )
+            self.messages.extend(outcome.log)
+            results, self.comparison = outcome.current, outcome.comparison
             if settings.report:
                 markdown = render(
-                    self.comparison,
-                    ReportFormat.MARKDOWN,
-                    template_dir=settings.config.template_dir,
+                    self.comparison, ReportFormat.MARKDOWN, template_dir=config.template_dir
                 )
                 write_atomic(settings.report, markdown)
                 self.messages.append(f"wrote report to {settings.report}")
         elif settings.report:
             self.messages.append("--perfgate-report needs --perfgate-baseline to compare against")
+        if settings.output:
+            save_results(settings.output, results)
+            self.messages.append(f"wrote results to {settings.output} ({len(results.runs)} runs)")
+        if settings.update_baseline:
+            save_results(settings.update_baseline, results)
+            self.messages.append(f"wrote baseline {settings.update_baseline} (1 run)")
+
+    def _measure(self, names: Sequence[str]) -> ResultsFile | None:
+        """One confirmation run: a new pytest process running only ``names``."""
+        root = self.settings.root
+        # pytest-benchmark names are node ids, relative to the rootdir.
+        node_ids = [str(root / name) for name in names]
+        with tempfile.TemporaryDirectory(prefix="perfgate-confirm-") as scratch:
+            out = Path(scratch) / "run.json"
+            command = [
+                sys.executable, "-m", "pytest", *self.settings.rerun_args, *node_ids,
+                "-p", "no:cacheprovider", "--perfgate-output", str(out),
+            ]  # fmt: skip
+            done = subprocess.run(
+                command,
+                cwd=self.settings.invocation_dir,
+                env={**os.environ, "PERFGATE_CONFIRMATION_RUN": "1"},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if not out.is_file():
+                tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+                self.messages.append(
+                    f"confirmation run failed (exit {done.returncode}): {' | '.join(tail)}"
+                )
+                return None
+            return load_results(out, self.messages.append)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("perfgate")

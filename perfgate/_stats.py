@@ -12,11 +12,13 @@ Wall times (``estimate_time_ratio``)
     The log ratio is the difference of the mean log run-medians. Its standard
     error comes from the between-run standard deviation, pooled over the sides
     that have at least two runs (Student's t with the pooled degrees of
-    freedom). When neither side has two runs, a stated, conservative assumed
-    run noise is used with a normal quantile, so one run against one run can
-    only ever show very large changes. The p-value is the two-sided t (or z)
-    test of "no change"; the interval is the matching 1 − α interval; the MDE
-    is the smallest slowdown detected with probability ``power`` at level α.
+    freedom), floored at a minimum run noise, because a few runs can agree by
+    luck (measured: docs/accuracy.md). When neither side has two runs, a stated,
+    conservative assumed run noise is used with a normal quantile, so one run
+    against one run can only ever show very large changes. The p-value is the
+    two-sided t (or z) test of "no change"; the interval is the matching 1 − α
+    interval; the MDE is the smallest slowdown detected with probability
+    ``power`` at level α.
 
 Counters (``estimate_counter_ratio``)
     Counts are deterministic: the ratio of the median counts, exact, with no
@@ -123,13 +125,14 @@ def estimate_time_ratio(
     *,
     alpha: float,
     assumed_run_sd_log: float,
+    min_run_sd_log: float = 0.0,
     power: float = DEFAULT_POWER,
 ) -> RatioEstimate:
     """Estimate current/baseline from per-run values (each run's median time, > 0).
 
     See the module docstring for the method. ``assumed_run_sd_log`` is the
     between-run standard deviation on the natural-log scale used when neither
-    side has two runs.
+    side has two runs; ``min_run_sd_log`` is a floor under the measured one.
     """
     from scipy import stats
 
@@ -153,6 +156,9 @@ def estimate_time_ratio(
             noise = NoiseSource.CURRENT_RUNS
     else:
         sd, df, noise = assumed_run_sd_log, None, NoiseSource.ASSUMED
+    # Three to five runs can agree by luck: a floor keeps a lucky, tight set of
+    # runs from turning a process-level offset into a confident verdict.
+    sd = max(sd, min_run_sd_log)
     quantile = _quantile(1 - alpha / 2, df)
     power_quantile = _quantile(power, df)
 

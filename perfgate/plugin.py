@@ -15,12 +15,25 @@ import pytest
 if TYPE_CHECKING:
     from perfgate._pytest_session import PerfgateSession
 
-__all__ = ["SESSION_KEY", "pytest_addoption", "pytest_configure", "session_of"]
+__all__ = [
+    "SESSION_KEY",
+    "VALUE_OPTIONS",
+    "pytest_addoption",
+    "pytest_configure",
+    "session_of",
+]
 
 SESSION_KEY: pytest.StashKey[PerfgateSession] = pytest.StashKey()
 
 # Every option but --perfgate itself implies --perfgate.
 _IMPLYING = ("perfgate_baseline", "perfgate_update_baseline", "perfgate_output", "perfgate_report")
+# Options of ours that take a value (left out when the plugin re-runs pytest).
+VALUE_OPTIONS = (
+    "--perfgate-baseline",
+    "--perfgate-output",
+    "--perfgate-report",
+    "--perfgate-confirm-budget",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,6 +62,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--perfgate-report", metavar="PATH", default=None, help="also write the markdown report"
+    )
+    group.addoption(
+        "--perfgate-confirm-budget",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="time for extra runs of undecided benchmarks after comparing "
+        "(default: confirm_budget_s in [tool.perfgate], 120; 0 turns it off)",
     )
 
 

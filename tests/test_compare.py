@@ -15,7 +15,8 @@ def _status(comparison, name):
 def test_a_large_slowdown_with_several_runs_is_a_regression(results):
     base = results({"slow": [1.00e-3, 1.02e-3, 0.99e-3], "same": [2e-3, 2.02e-3, 1.99e-3]})
     cur = results({"slow": [1.50e-3, 1.52e-3, 1.49e-3], "same": [2e-3, 2.01e-3, 2.0e-3]}, seed=1)
-    result = compare(base, cur, Config())
+    # A 1% noise floor: the runs here really are that quiet.
+    result = compare(base, cur, Config(min_run_noise_pct=1))
     assert result.verdict is Verdict.FAIL
     slow = _status(result, "slow")
     assert slow.status is Status.REGRESSION
@@ -48,7 +49,8 @@ def test_one_run_per_side_is_inconclusive_on_a_small_change(results):
 def test_a_real_but_tiny_change_is_not_a_regression(results):
     base = results({"x": [1.000e-3, 1.001e-3, 0.999e-3, 1.000e-3]})
     cur = results({"x": [1.020e-3, 1.021e-3, 1.019e-3, 1.020e-3]})
-    assert _status(compare(base, cur, Config()), "x").status is Status.UNCHANGED
+    quiet = Config(min_run_noise_pct=0.5)
+    assert _status(compare(base, cur, quiet), "x").status is Status.UNCHANGED
 
 
 def test_noisy_runs_are_inconclusive_and_say_the_mde(results):
@@ -157,3 +159,71 @@ def test_different_machines_are_flagged(results):
     (warning,) = compare(base, cur, Config()).warnings
     assert warning.startswith("CPU differs between baseline (A) and current (B)")
     assert compare(base, base, Config()).warnings == []
+
+
+def _slow_pair(results):
+    base = results({"parse": [1.0e-3, 1.01e-3, 0.99e-3], "render": [2e-3, 2.01e-3, 1.99e-3]})
+    cur = results({"parse": [1.5e-3, 1.51e-3, 1.49e-3], "render": [1e-3, 1.01e-3, 0.99e-3]})
+    return base, cur
+
+
+def test_accepted_regressions_do_not_fail_until_they_expire(results):
+    from datetime import date
+
+    from perfgate._config import AcceptedRegression
+
+    base, cur = _slow_pair(results)
+    accepted = AcceptedRegression(
+        match="pars*", reason="new validation, see #42", expires=date(2026, 12, 31)
+    )
+    config = Config(accepted=[accepted])
+    before = compare(base, cur, config, today=date(2026, 12, 31))
+    parse = _status(before, "parse")
+    assert parse.status is Status.REGRESSION
+    assert parse.accepted
+    assert "accepted until 2026-12-31: new validation, see #42" in parse.reason
+    assert before.verdict is Verdict.PASS
+    after = compare(base, cur, config, today=date(2027, 1, 1))
+    assert not _status(after, "parse").accepted
+    assert "acceptance expired on 2026-12-31" in _status(after, "parse").reason
+    assert after.verdict is Verdict.FAIL
+
+
+def test_targets_are_met_or_not(results):
+    from perfgate._config import Target
+
+    base, cur = _slow_pair(results)
+    config = Config(
+        targets=[
+            Target(match="render", faster_pct=10),
+            Target(match="parse", faster_pct=10),
+            Target(match="absent", faster_pct=10, fail=True),
+        ],
+        accepted=[],
+    )
+    result = compare(base, cur, config)
+    render_target, parse_target, absent = result.targets
+    assert render_target.met
+    assert render_target.detail == "1 benchmark at least 10% faster"
+    assert not parse_target.met
+    assert "needs <= -10.0%" in parse_target.detail
+    assert not absent.met
+    assert absent.fails_gate
+    assert absent.detail == "no benchmark matches"
+
+
+def test_a_missed_failing_target_fails_the_gate(results):
+    from perfgate._config import Target
+
+    base = results({"x": [1.0e-3, 1.01e-3, 0.99e-3]})
+    result = compare(base, base, Config(targets=[Target(match="x", faster_pct=10, fail=True)]))
+    assert result.verdict is Verdict.FAIL
+    assert result.blocking == []
+
+
+def test_min_run_noise_keeps_lucky_tight_runs_from_deciding(results):
+    # Two tight sets of runs 7% apart: without a floor this is a confident regression.
+    base = results({"x": [0.8831e-3, 0.8947e-3, 0.8927e-3]})
+    cur = results({"x": [0.9614e-3, 0.9340e-3, 0.9528e-3]})
+    assert _status(compare(base, cur, Config(min_run_noise_pct=0)), "x").status is Status.REGRESSION
+    assert _status(compare(base, cur, Config()), "x").status is Status.INCONCLUSIVE

@@ -40,6 +40,7 @@ NAMES = [
     "test_bench.py::test_plain",
 ]
 FAST = ["--benchmark-max-time=0.002", "--benchmark-min-rounds=3", "-p", "no:cacheprovider"]
+NO_CONFIRM = ["--perfgate-confirm-budget", "0"]
 
 
 @pytest.fixture
@@ -106,6 +107,8 @@ def test_a_regression_fails_the_session_and_prints_the_table(project):
         *FAST, "--perfgate", "--perfgate-baseline", "base.json", "--perfgate-report", "r.md"
     )
     result.assert_outcomes(passed=5)  # the tests pass; the gate fails
+    # A regression seen on one run is confirmed by re-running only the regressed benchmarks.
+    result.stdout.fnmatch_lines(["*confirmation run 1: re-measured 4 benchmark(s)*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
@@ -160,3 +163,34 @@ def test_results_file_is_perfgate_json(project):
     data = json.loads((project.path / "o.json").read_text())
     assert data["schema"] == "perfgate/results"
     assert data["environment"]["python_version"]
+
+
+def test_confirmation_reruns_only_undecided_benchmarks(project):
+    project.runpytest(*FAST, "--perfgate-update-baseline").assert_outcomes(passed=5)
+    result = project.runpytest(
+        *FAST,
+        "--perfgate-baseline",
+        "baselines/perfgate.json",
+        "--perfgate-output",
+        "current.json",
+        "--perfgate-confirm-budget=300",
+    )
+    result.stdout.fnmatch_lines(["*confirmation run 1: re-measured * benchmark(s)*"])
+    current = load_results(project.path / "current.json")
+    assert len(current.runs) > 1
+    # Extra runs hold only benchmarks, never the plain test, and never more than asked.
+    for run in current.runs[1:]:
+        assert {b.name for b in run.benchmarks} <= set(NAMES)
+    assert len(current.runs) <= 1 + 4  # confirm_max_runs
+
+
+def test_rerun_args_drop_paths_and_perfgate_options():
+    from perfgate._pytest_session import _rerun_args
+
+    args = [
+        "tests/benchmarks", "-q", "--perfgate-baseline", "b.json", "--perfgate-report=r.md",
+        "--benchmark-max-time", "0.1", "--perfgate", "-k", "parse",
+    ]  # fmt: skip
+    assert _rerun_args(args, ["tests/benchmarks"]) == (
+        "-q", "--benchmark-max-time", "0.1", "-k", "parse",
+    )  # fmt: skip

@@ -163,3 +163,27 @@ def test_benjamini_hochberg_controls_the_suite_not_each_benchmark():
         for _ in range(suites)
     )
     assert alarms / suites <= ALPHA + 0.04
+
+
+def test_suite_level_false_alarm_rate_is_at_most_alpha():
+    """Whole suites of identical benchmarks: the gate fails at most about α of them,
+    whatever the suite size (false-discovery control), with runs as the unit."""
+    from perfgate import Config, Verdict, compare
+    from tests.conftest import make_results
+
+    rng = random.Random(99)
+    config = Config(min_run_noise_pct=0)  # the bare test, no safety floor
+    for size in (2, 20):
+        suites = 300 if size == 2 else 100
+        failures = 0
+        for index in range(suites):
+            base, cur = (
+                {
+                    f"b{i}": [1e-3 * rng.lognormvariate(0, 0.1) for _ in range(3)]
+                    for i in range(size)
+                }
+                for _ in range(2)
+            )
+            result = compare(make_results(base, seed=index), make_results(cur, seed=-index), config)
+            failures += result.verdict is Verdict.FAIL
+        assert failures / suites <= ALPHA + 0.03, (size, failures)
