@@ -12,7 +12,7 @@ PERF_BASELINE ?= baselines/perfgate.json
 PERF_ARGS ?= -q -p no:cacheprovider --benchmark-enable --benchmark-max-time=0.5
 PERF_DIR := .perfgate
 
-.PHONY: install test lint demo perf-baseline perf-check clean
+.PHONY: install test lint demo perf-baseline perf-check accuracy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
@@ -27,8 +27,8 @@ test: install
 	$(MAKE) --no-print-directory lint
 
 lint: install
-	$(BIN)/ruff check perfgate tests examples
-	$(BIN)/ruff format --check perfgate tests examples
+	$(BIN)/ruff check perfgate tests examples accuracy
+	$(BIN)/ruff format --check perfgate tests examples accuracy
 	$(BIN)/mypy
 
 demo: install
@@ -52,6 +52,16 @@ perf-check: install
 	$(BIN)/perfgate merge -o $(PERF_DIR)/current.json $(PERF_DIR)/current/run-*.json
 	$(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json --format markdown --output $(PERF_DIR)/report.md; \
 	  status=$$?; $(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json; exit $$status
+
+# The accuracy harness: collect real runs of the workload suite on this machine
+# (quiet, and with a busy neighbour), score perfgate and other tools' rules on
+# the same A/A and A/B pairs, and write docs/accuracy.md. About 4 minutes.
+ACCURACY_PROCESSES ?= 24
+ACCURACY_DRAWS ?= 200
+accuracy: install
+	rm -rf accuracy/data
+	$(BIN)/python accuracy/collect.py --processes $(ACCURACY_PROCESSES) --out accuracy/data
+	$(BIN)/python accuracy/score.py --data accuracy/data --draws $(ACCURACY_DRAWS)
 
 clean:
 	rm -rf $(VENV) $(PERF_DIR) build *.egg-info

@@ -1,0 +1,268 @@
+"""Score gate rules on the runs collected by ``collect.py``; write docs/accuracy.md.
+
+For each condition and each R in (1, 3, 5), the harness draws ``--draws``
+random pairs of disjoint process sets (S1, S2) of size R from the collected
+pool. Side A is S1's runs of the workloads at factor 1.00; side B is S2's runs
+at factor f. f = 1.00 gives A/A pairs (every flag is a false alarm); f > 1
+gives A/B pairs with a known slowdown. Every rule sees the same pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from pydantic import BaseModel
+from scipy import stats
+
+from perfgate import Benchmark, Config, ResultsFile, Run, load_results
+from perfgate._confirm import confirm
+
+HERE = Path(__file__).resolve().parent
+FACTORS = ("1.00", "1.02", "1.05", "1.10", "1.20")
+# (baseline runs, current runs): equal sides, plus the usual stored flow of a
+# several-run baseline against one run on the pull request.
+SIDES = ((1, 1), (3, 3), (5, 5), (5, 1))
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+# One side of a pair: workload -> one Benchmark per run.
+Side = dict[str, list[Benchmark]]
+# Extra runs of the current side, one process at a time (for adaptive confirmation).
+MoreRuns = Callable[[], dict[str, Benchmark] | None]
+# A rule judges a whole suite: workload -> "regression" | "improvement" | "unchanged" |
+# "inconclusive", and says how many current runs it used.
+Rule = Callable[[Side, Side, MoreRuns], tuple[dict[str, str], int]]
+
+
+def load_pool(data: Path, condition: str) -> list[dict[tuple[str, str], Benchmark]]:
+    """Every process of a condition: (workload, factor) -> its Benchmark, named by workload."""
+    pool = []
+    for path in sorted(data.glob(f"{condition}-*.json")):
+        (run,) = load_results(path).runs
+        entries = {}
+        for bench in run.benchmarks:
+            # test_workload[<workload>-x<factor>]
+            workload, factor = bench.name.split("[", 1)[1].rstrip("]").split("-x")
+            entries[(workload, factor)] = bench.model_copy(update={"name": workload})
+        pool.append(entries)
+    return pool
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+
+def _results(side: Side) -> ResultsFile:
+    runs = len(next(iter(side.values())))
+    return ResultsFile(
+        runs=tuple(
+            Run(started_at=START, benchmarks=tuple(b[i] for b in side.values()))
+            for i in range(runs)
+        )
+    )
+
+
+def perfgate_rule(config: Config, *, confirmation: bool = False) -> Rule:
+    """perfgate's engine; with ``confirmation``, its adaptive confirmation too,
+    fed by further processes of the pool (the real ``confirm`` loop)."""
+
+    def judge(base: Side, cur: Side, more_runs: MoreRuns) -> tuple[dict[str, str], int]:
+        def measure(names: Sequence[str]) -> ResultsFile | None:
+            run = more_runs()
+            if run is None:
+                return None
+            return _results({name: [run[name]] for name in names})
+
+        outcome = confirm(
+            _results(base),
+            _results(cur),
+            config,
+            measure,
+            budget_s=float("inf") if confirmation else 0.0,
+            max_runs=config.confirm_max_runs if confirmation else 0,
+        )
+        verdicts = {b.name: str(b.status) for b in outcome.comparison.benchmarks}
+        return verdicts, len(next(iter(cur.values()))) + outcome.extra_runs
+
+    return judge
+
+
+def pytest_benchmark_rule(field: str, threshold_pct: float = 5.0) -> Rule:
+    """pytest-benchmark's --benchmark-compare-fail=FIELD:5%: one saved run against one new run."""
+    summarise = statistics.fmean if field == "mean" else statistics.median
+
+    def judge(base: Side, cur: Side, _more: MoreRuns) -> tuple[dict[str, str], int]:
+        out = {}
+        for name in base:
+            before = summarise(base[name][0].samples)
+            after = summarise(cur[name][0].samples)
+            out[name] = (
+                "regression" if (after - before) / before * 100 > threshold_pct else "unchanged"
+            )
+        return out, 1
+
+    return judge
+
+
+def asv_rule(factor: float = 1.05, p_threshold: float = 0.002) -> Rule:
+    """asv-style: median ratio beyond the factor and Mann-Whitney p below 0.002, on all samples."""
+
+    def judge(base: Side, cur: Side, _more: MoreRuns) -> tuple[dict[str, str], int]:
+        out = {}
+        for name in base:
+            before = [s for b in base[name] for s in b.samples]
+            after = [s for b in cur[name] for s in b.samples]
+            ratio = statistics.median(after) / statistics.median(before)
+            p = stats.mannwhitneyu(after, before, alternative="two-sided").pvalue
+            out[name] = "regression" if ratio > factor and p < p_threshold else "unchanged"
+        return out, len(next(iter(cur.values())))
+
+    return judge
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+class Cell(BaseModel):
+    """One rule, one condition, one R."""
+
+    rule: str
+    condition: str
+    baseline_runs: int
+    current_runs: int
+    pairs: int
+    false_alarm_benchmark: float
+    false_alarm_suite: float
+    power: dict[str, float]
+    inconclusive: dict[str, float]
+    mean_current_runs: float
+    """Current runs used on average (more than ``current_runs`` with confirmation)."""
+    seconds_per_compare: float
+
+
+class Score(BaseModel):
+    cells: list[Cell]
+    processes: dict[str, int]
+    seconds_per_process: dict[str, float]
+    draws: int
+    workloads: list[str]
+
+
+def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Score:
+    timings = json.loads((data / "timings.json").read_text())
+    cells = []
+    processes = {}
+    workloads: list[str] = []
+    for condition in timings:
+        pool = load_pool(data, condition)
+        processes[condition] = len(pool)
+        workloads = sorted({w for w, _ in pool[0]})
+        for base_runs, cur_runs in SIDES:
+            rng = random.Random(f"{seed}-{condition}-{base_runs}-{cur_runs}")
+            pairs = []
+            for _ in range(draws):
+                chosen = rng.sample(range(len(pool)), base_runs + cur_runs)
+                pairs.append((chosen[:base_runs], chosen[base_runs:]))
+            for rule_name, rule in rules.items():
+                flags: dict[str, list[int]] = defaultdict(list)
+                used_runs: list[int] = []
+                unclear: dict[str, list[int]] = defaultdict(list)
+                suite_alarms = 0
+                started = time.perf_counter()
+                for s1, s2 in pairs:
+                    base = {w: [pool[i][(w, "1.00")] for i in s1] for w in workloads}
+                    spare = [i for i in range(len(pool)) if i not in s1 and i not in s2]
+                    for factor in FACTORS:
+                        cur = {w: [pool[i][(w, factor)] for i in s2] for w in workloads}
+                        unused = iter(spare)
+
+                        def more_runs(
+                            unused: Iterator[int] = unused,
+                            factor: str = factor,
+                            pool: list[dict[tuple[str, str], Benchmark]] = pool,
+                            workloads: list[str] = workloads,
+                        ) -> dict[str, Benchmark] | None:
+                            index = next(unused, None)
+                            if index is None:
+                                return None
+                            return {w: pool[index][(w, factor)] for w in workloads}
+
+                        verdicts, runs_used = rule(base, cur, more_runs)
+                        used_runs.append(runs_used)
+                        flags[factor] += [verdicts[w] == "regression" for w in workloads]
+                        unclear[factor] += [verdicts[w] == "inconclusive" for w in workloads]
+                        if factor == "1.00":
+                            suite_alarms += any(verdicts[w] == "regression" for w in workloads)
+                elapsed = time.perf_counter() - started
+                cells.append(
+                    Cell(
+                        rule=rule_name,
+                        condition=condition,
+                        baseline_runs=base_runs,
+                        current_runs=cur_runs,
+                        pairs=draws,
+                        false_alarm_benchmark=statistics.fmean(flags["1.00"]),
+                        false_alarm_suite=suite_alarms / draws,
+                        power={f: statistics.fmean(flags[f]) for f in FACTORS[1:]},
+                        inconclusive={f: statistics.fmean(unclear[f]) for f in FACTORS},
+                        mean_current_runs=statistics.fmean(used_runs),
+                        seconds_per_compare=elapsed / (draws * len(FACTORS)),
+                    )
+                )
+                print(f"scored {rule_name} {condition} {base_runs}v{cur_runs}", file=sys.stderr)
+    return Score(
+        cells=cells,
+        processes=processes,
+        seconds_per_process={c: statistics.fmean(t) for c, t in timings.items()},
+        draws=draws,
+        workloads=workloads,
+    )
+
+
+def default_rules() -> dict[str, Rule]:
+    return {
+        "perfgate": perfgate_rule(Config()),
+        "perfgate + confirmation": perfgate_rule(Config(), confirmation=True),
+        "pytest-benchmark mean:5%": pytest_benchmark_rule("mean"),
+        "pytest-benchmark median:5%": pytest_benchmark_rule("median"),
+        "asv (ratio > 1.05, MWU p < 0.002)": asv_rule(),
+    }
+
+
+def render(result: Score, command: str) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("accuracy.md.j2").render(s=result, factors=FACTORS, command=command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--output", type=Path, default=HERE.parent / "docs" / "accuracy.md")
+    parser.add_argument("--json", type=Path, help="also write the scores as JSON")
+    parser.add_argument("--command", default="make accuracy", help="command named in the doc")
+    args = parser.parse_args(argv)
+    result = score(args.data, args.draws, default_rules())
+    if args.json:
+        args.json.write_text(result.model_dump_json(indent=1))
+    args.output.write_text(render(result, args.command))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
