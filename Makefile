@@ -42,6 +42,7 @@ perf-baseline: install
 	  $(BIN)/python -m pytest tests/benchmarks $(PERF_ARGS) --perfgate-output $(PERF_DIR)/baseline/run-$$i.json || exit 1; \
 	done
 	$(BIN)/perfgate merge -o $(PERF_BASELINE) $(PERF_DIR)/baseline/run-*.json
+	$(BIN)/perfgate history add $(PERF_BASELINE)
 
 # Measure again the same way and gate against the committed baseline.
 perf-check: install
@@ -50,8 +51,10 @@ perf-check: install
 	  $(BIN)/python -m pytest tests/benchmarks $(PERF_ARGS) --perfgate-output $(PERF_DIR)/current/run-$$i.json || exit 1; \
 	done
 	$(BIN)/perfgate merge -o $(PERF_DIR)/current.json $(PERF_DIR)/current/run-*.json
-	$(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json --format markdown --output $(PERF_DIR)/report.md; \
-	  status=$$?; $(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json; exit $$status
+	$(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json --format json --output $(PERF_DIR)/report.json; \
+	  status=$$?; \
+	  $(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json --format markdown --output $(PERF_DIR)/report.md; \
+	  $(BIN)/perfgate compare $(PERF_BASELINE) $(PERF_DIR)/current.json; exit $$status
 
 # The accuracy harness: collect real runs of the workload suite on this machine
 # (quiet, and with a busy neighbour), score perfgate and other tools' rules on

@@ -8,10 +8,11 @@ or chooses exit codes: 0 pass, 1 the gate failed, 2 usage or input error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from perfgate._compare import compare
 from perfgate._comparison import Verdict
@@ -22,7 +23,12 @@ from perfgate._render import ReportFormat, render
 from perfgate._storage import merge_results, save_results, write_atomic
 from perfgate._version import __version__
 
-__all__ = ["main", "run_compare", "run_merge"]
+if TYPE_CHECKING:
+    from github import Github
+
+    from perfgate._github_context import GitHubContext
+
+__all__ = ["main", "run_compare", "run_history_add", "run_merge", "run_publish"]
 
 EXIT_PASS: Final = 0
 EXIT_FAIL: Final = 1
@@ -57,6 +63,72 @@ def run_compare(
             file=sys.stderr,
         )
     return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _github_client(ctx: GitHubContext) -> Github:
+    from github import Auth, Github
+
+    assert ctx.token is not None
+    # perfgate retries itself (and re-lists before re-posting a comment), so
+    # PyGithub's own retries, which also repeat POSTs, are off.
+    return Github(
+        auth=Auth.Token(ctx.token.get_secret_value()), base_url=ctx.api_url, retry=None, lazy=True
+    )
+
+
+def run_publish(
+    report: Path, *, config: Config, overrides: dict[str, object], dry_run: bool
+) -> int:
+    """``perfgate publish``: job summary, check run, sticky comment; exit with the verdict."""
+    from perfgate._github_context import GitHubContext
+    from perfgate._history import load_history
+    from perfgate._publish import label_acceptance, load_report, publish
+
+    comparison = load_report(report)
+    ctx = GitHubContext.from_environment(os.environ, overrides)
+    token = ctx.token.get_secret_value() if ctx.token else None
+
+    def say(text: str) -> None:
+        print(_redact(text, token))
+
+    comparison = label_acceptance(comparison, ctx, config)
+    history = load_history(config.history, _warn)
+    try:
+        result = publish(
+            comparison, ctx, config, history,
+            client_factory=_github_client, dry_run=dry_run, out=say,
+        )  # fmt: skip
+    except PerfgateError as err:
+        raise PerfgateError(_redact(str(err), token)) from None
+    for message in result.messages:
+        print(_redact(f"perfgate: {message}", token), file=sys.stderr)
+    if not dry_run:
+        done = f"check run {result.check_run}, comment {result.comment}"
+        if result.summary_written:
+            done += ", job summary written"
+        print(f"perfgate: published ({done})", file=sys.stderr)
+    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _redact(text: str, token: str | None) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def run_history_add(
+    results: Path, *, config: Config, history: Path | None, max_entries: int | None
+) -> int:
+    """``perfgate history add``: append a baseline's summary to the trend history."""
+    from perfgate._history import append_history, summarise
+
+    path = history or config.history
+    kept = append_history(
+        path,
+        summarise(load_results(results, _warn)),
+        max_entries or config.history_max_entries,
+        _warn,
+    )
+    print(f"perfgate: {path} now holds {kept} entries", file=sys.stderr)
+    return EXIT_PASS
 
 
 def run_merge(output: Path, inputs: Sequence[Path]) -> int:
@@ -102,6 +174,27 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--threshold-pct", type=float, help="override threshold_pct")
     cmp.add_argument("--alpha", type=float, help="override alpha")
 
+    pub = commands.add_parser(
+        "publish", help="post the check run, the sticky PR comment and the job summary"
+    )
+    pub.add_argument("report", type=Path, help="JSON report from perfgate compare --format json")
+    pub.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send nothing"
+    )
+    pub.add_argument("--repo", dest="repository", help="owner/name (default: GITHUB_REPOSITORY)")
+    pub.add_argument(
+        "--pr", dest="pr_number", type=int, help="pull request number (default: event)"
+    )
+    pub.add_argument("--sha", dest="head_sha", help="commit for the check run (default: PR head)")
+    pub.add_argument("--event-path", type=Path, help="event payload (default: GITHUB_EVENT_PATH)")
+
+    hist = commands.add_parser("history", help="baseline history for trend charts")
+    hist_commands = hist.add_subparsers(dest="history_command", required=True, parser_class=_Parser)
+    hist_add = hist_commands.add_parser("add", help="append a baseline's summary line")
+    hist_add.add_argument("results", type=Path, help="the baseline results file")
+    hist_add.add_argument("--history", type=Path, help="history file (default: config history)")
+    hist_add.add_argument("--max-entries", type=int, help="lines to keep (default: config)")
+
     mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")
     mrg.add_argument("--output", "-o", type=Path, required=True, help="merged results file")
     mrg.add_argument("inputs", type=Path, nargs="+", help="results files to merge")
@@ -124,6 +217,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "merge":
         return run_merge(args.output, args.inputs)
+    if args.command == "publish":
+        overrides = {
+            key: getattr(args, key)
+            for key in ("repository", "pr_number", "head_sha", "event_path")
+            if getattr(args, key) is not None
+        }
+        return run_publish(
+            args.report, config=_config(args.config), overrides=overrides, dry_run=args.dry_run
+        )
+    if args.command == "history":
+        return run_history_add(
+            args.results,
+            config=_config(args.config),
+            history=args.history,
+            max_entries=args.max_entries,
+        )
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -32,7 +32,7 @@ from perfgate._stats import (
     run_value,
 )
 
-__all__ = ["compare"]
+__all__ = ["accept_regressions", "compare"]
 
 
 def _by_name(results: ResultsFile) -> dict[str, list[Benchmark]]:
@@ -391,3 +391,21 @@ def compare(
 def _p_value(item: _Pending) -> float:
     assert item.estimate.p_value is not None  # time estimates always carry one
     return item.estimate.p_value
+
+
+def accept_regressions(comparison: Comparison, reason: str) -> Comparison:
+    """Accept every regression that would fail the gate (for example because the
+    pull request carries the acceptance label); the verdict is recomputed."""
+    benchmarks = [
+        b.model_copy(update={"accepted": True, "reason": f"{b.reason}; accepted: {reason}"})
+        if b.blocking
+        else b
+        for b in comparison.benchmarks
+    ]
+    failed = any(t.fails_gate for t in comparison.targets)
+    return comparison.model_copy(
+        update={
+            "benchmarks": benchmarks,
+            "verdict": Verdict.FAIL if failed else Verdict.PASS,
+        }
+    )

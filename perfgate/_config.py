@@ -114,6 +114,19 @@ class Config(_Table):
     only the undecided benchmarks after the first comparison. 0 turns it off."""
     confirm_max_runs: Annotated[int, Field(ge=0, le=100)] = 4
     """Most extra runs the adaptive confirmation makes."""
+    check_name: Annotated[str, Field(min_length=1, max_length=100)] = "perfgate"
+    """Name of the GitHub check run that ``perfgate publish`` creates."""
+    accept_label: Annotated[str, Field(min_length=1)] = "perf-regression-accepted"
+    """A pull-request label that accepts the pull request's regressions (recorded in the
+    report with who added it, when known)."""
+    comment_author: str | None = None
+    """Login whose comments ``perfgate publish`` may edit. Default: the token's own
+    identity (``github-actions[bot]`` for the workflow token)."""
+    history: Path = Path("baselines/history.jsonl")
+    """Where ``perfgate history add`` appends one summary line per baseline (for the
+    trend charts), relative to the directory of ``pyproject.toml``."""
+    history_max_entries: Annotated[int, Field(ge=1, le=10000)] = 30
+    """Most lines kept in the history file (the oldest are dropped)."""
     template_dir: Path | None = None
     """Directory with report templates (``report.md.j2``, ``report.txt.j2``) that
     replace the built-in ones; relative to the directory of ``pyproject.toml``."""
@@ -153,7 +166,7 @@ class Config(_Table):
 
     def resolved_against(self, root: Path) -> Config:
         """The same config with relative paths made relative to ``root``."""
-        update: dict[str, Path] = {"baseline": root / self.baseline}
+        update: dict[str, Path] = {"baseline": root / self.baseline, "history": root / self.history}
         if self.template_dir is not None:
             update["template_dir"] = root / self.template_dir
         return self.model_copy(update=update)

@@ -12,7 +12,7 @@ import html
 import re
 from typing import Final
 
-__all__ = ["format_ci", "format_pct", "format_value", "markdown_cell", "plain"]
+__all__ = ["clip", "format_ci", "format_pct", "format_value", "markdown_cell", "plain"]
 
 _TIME_UNITS: Final = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 # Characters that start markdown constructs inside a table cell or inline text.
@@ -71,3 +71,10 @@ def format_ci(low: float | None, high: float | None) -> str:
     if low == high:
         return "exact"
     return f"{format_pct(low)} to {format_pct(high)}"
+
+
+def clip(text: str, limit: int | None) -> str:
+    """``text`` shortened to ``limit`` characters with an ellipsis (``None``: as is)."""
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + "…"

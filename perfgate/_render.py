@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
 from perfgate._comparison import Comparison
 from perfgate._errors import ConfigError
-from perfgate._format import format_ci, format_pct, format_value, markdown_cell, plain
+from perfgate._format import clip, format_ci, format_pct, format_value, markdown_cell, plain
 
-__all__ = ["ReportFormat", "render"]
+__all__ = ["COMMENT_TEMPLATE", "ReportFormat", "render", "render_template"]
 
 
 class ReportFormat(StrEnum):
@@ -25,6 +26,7 @@ class ReportFormat(StrEnum):
 
 
 _TEMPLATE_FOR = {ReportFormat.TEXT: "report.txt.j2", ReportFormat.MARKDOWN: "report.md.j2"}
+COMMENT_TEMPLATE = "comment.md.j2"
 
 
 def _environment(template_dir: Path | None) -> jinja2.Environment:
@@ -41,7 +43,7 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,  # markdown and text: escaping is explicit, via md / plain
     )
-    env.filters.update(md=markdown_cell, plain=plain, pct=format_pct, value=format_value)
+    env.filters.update(md=markdown_cell, plain=plain, pct=format_pct, value=format_value, clip=clip)
     env.globals.update(ci=format_ci, md=markdown_cell, plain=plain)
     return env
 
@@ -50,12 +52,16 @@ def render(comparison: Comparison, fmt: ReportFormat, *, template_dir: Path | No
     """The report in ``fmt``; user templates in ``template_dir`` take precedence."""
     if fmt is ReportFormat.JSON:
         return comparison.to_json()
+    return render_template(_TEMPLATE_FOR[fmt], template_dir, c=comparison)
+
+
+def render_template(name: str, template_dir: Path | None, **context: Any) -> str:
+    """Render one of the report templates (built-in, or the user's by the same name)."""
     env = _environment(template_dir)
     try:
-        template = env.get_template(_TEMPLATE_FOR[fmt])
-        return template.render(c=comparison)
+        return env.get_template(name).render(**context)
     except jinja2.TemplateError as err:
         where = (
             f" ({err.filename}:{err.lineno})" if isinstance(err, jinja2.TemplateSyntaxError) else ""
         )
-        raise ConfigError(f"report template {_TEMPLATE_FOR[fmt]}{where}: {err}") from None
+        raise ConfigError(f"report template {name}{where}: {err}") from None

@@ -1,0 +1,115 @@
+"""Where a publish happens: the GitHub Actions context, from the standard
+``GITHUB_*`` variables and the event payload, overridable by flags.
+
+The event payload is read as untrusted data (on ``workflow_run`` it may come
+from a fork's artifact): only the fields below are taken, and validated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from perfgate._errors import InputError
+
+__all__ = ["DEFAULT_API_URL", "GitHubContext"]
+
+DEFAULT_API_URL: Final = "https://api.github.com"
+DEFAULT_SERVER_URL: Final = "https://github.com"
+
+
+class GitHubContext(BaseModel):
+    """Everything publishing needs to know about the run it belongs to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str | None = None
+    """``owner/name``."""
+    api_url: str = DEFAULT_API_URL
+    server_url: str = DEFAULT_SERVER_URL
+    token: SecretStr | None = None
+    event_name: str | None = None
+    pr_number: int | None = None
+    head_sha: str | None = None
+    """The pull request's head commit (not the merge commit ``GITHUB_SHA``)."""
+    base_sha: str | None = None
+    run_id: str | None = None
+    labels: tuple[str, ...] = ()
+    label_actor: str | None = None
+    """Who added a label, when the event is a ``labeled`` event."""
+    is_fork: bool = False
+    step_summary: Path | None = None
+
+    @property
+    def run_url(self) -> str | None:
+        if not (self.repository and self.run_id):
+            return None
+        return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+    ) -> GitHubContext:
+        """Read the context; ``overrides`` (from flags) win over the environment."""
+        overrides = dict(overrides or {})
+        event_path = overrides.pop("event_path", None) or environ.get("GITHUB_EVENT_PATH")
+        event = _read_event(Path(event_path)) if event_path else {}
+        pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
+        assert isinstance(pull, dict)
+        head = _dict(pull, "head")
+        base = _dict(pull, "base")
+        head_repo: Any = _dict(head, "repo").get("full_name")
+        repo_name = _dict(event, "repository").get("full_name")
+        number = event.get("number", pull.get("number"))
+        run = _dict(event, "workflow_run")
+        if run:
+            # The privileged workflow's own payload (trusted): the run that measured
+            # the pull request, its head commit, and its pull request when not a fork.
+            pulls = [p for p in run.get("pull_requests", []) if isinstance(p, dict)]
+            number = pulls[0].get("number") if pulls else None
+            head = {"sha": run.get("head_sha")}
+            head_repo = _dict(run, "head_repository").get("full_name")
+        labels = tuple(
+            str(label["name"])
+            for label in pull.get("labels", [])
+            if isinstance(label, dict) and isinstance(label.get("name"), str)
+        )
+        actor = _dict(event, "sender").get("login") if event.get("action") == "labeled" else None
+        values: dict[str, Any] = {
+            "repository": environ.get("GITHUB_REPOSITORY") or repo_name,
+            "api_url": environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+            "server_url": environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
+            "token": environ.get("GITHUB_TOKEN") or None,
+            "event_name": environ.get("GITHUB_EVENT_NAME"),
+            "pr_number": number if isinstance(number, int) else None,
+            "head_sha": head.get("sha") or environ.get("GITHUB_SHA"),
+            "base_sha": base.get("sha"),
+            "run_id": environ.get("GITHUB_RUN_ID"),
+            "labels": labels,
+            "label_actor": actor if isinstance(actor, str) else None,
+            "is_fork": bool(head_repo and repo_name and head_repo != repo_name),
+            "step_summary": environ.get("GITHUB_STEP_SUMMARY") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+
+def _dict(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _read_event(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: event file not found (GITHUB_EVENT_PATH)") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read the event file ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the event file is not a JSON object")
+    return data

@@ -1,0 +1,185 @@
+"""A small GitHub-compatible REST server on 127.0.0.1, with state, for tests.
+
+It speaks enough of the API for perfgate's publisher through PyGithub: the
+token's user, issues and their comments (with pagination), check runs. Faults
+can be injected: N responses with a given status for a route, optionally after
+the write took effect (a lost response), a read-only token, a body size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+READ_ONLY_MESSAGE = "Resource not accessible by integration"
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: str
+    status: int
+    times: int = 1
+    after_effect: bool = False
+    message: str = "Server Error"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeGitHub:
+    login: str = "github-actions[bot]"
+    read_only: bool = False
+    user_forbidden: bool = True  # the workflow token cannot read /user
+    max_body: int = 65_536
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    pulls: list[dict[str, Any]] = field(default_factory=list)
+    """Open pull requests: {"number": N, "head_sha": SHA, "labels": [names]}."""
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    _next_id: int = 1000
+    url: str = ""
+
+    def add_comment(self, number: int, body: str, login: str) -> int:
+        self._next_id += 1
+        self.comments[self._next_id] = {"id": self._next_id, "number": number, "body": body,
+                                        "login": login}  # fmt: skip
+        return self._next_id
+
+    def comments_on(self, number: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments.values() if c["number"] == number]
+
+    def fail(self, method: str, pattern: str, status: int, **kwargs: Any) -> None:
+        self.faults.append(Fault(method, pattern, status, **kwargs))
+
+    # --- handling -------------------------------------------------------------------------
+
+    def _comment_json(self, repo: str, comment: dict[str, Any]) -> dict[str, Any]:
+        api = f"{self.url}/repos/{repo}"
+        return {
+            "id": comment["id"],
+            "url": f"{api}/issues/comments/{comment['id']}",
+            "html_url": f"{self.url}/{repo}/pull/{comment['number']}#issuecomment-{comment['id']}",
+            "issue_url": f"{api}/issues/{comment['number']}",
+            "body": comment["body"],
+            "user": {"login": comment["login"], "id": 1, "type": "Bot"},
+            "created_at": "2026-11-23T00:00:00Z",
+            "updated_at": "2026-11-23T00:00:00Z",
+        }
+
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method == method and re.search(fault.pattern, path):
+                fault.times -= 1
+                if fault.after_effect:
+                    self._route(method, path, query, body)
+                return fault.status, {"message": fault.message}, {}
+        if self.read_only and method in ("POST", "PATCH", "DELETE"):
+            return 403, {"message": READ_ONLY_MESSAGE}, {}
+        return self._route(method, path, query, body)
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        if path == "/user" and method == "GET":
+            if self.user_forbidden:
+                return 403, {"message": READ_ONLY_MESSAGE}, {}
+            return 200, {"login": self.login, "id": 1}, {}
+        match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)", path)
+        if not match:
+            return 404, {"message": "Not Found"}, {}
+        repo, rest = match.groups()
+        api = f"{self.url}/repos/{repo}"
+        if m := re.fullmatch(r"/issues/(\d+)", rest):
+            number = int(m.group(1))
+            return 200, {"number": number, "url": f"{api}/issues/{number}",
+                         "comments_url": f"{api}/issues/{number}/comments",
+                         "html_url": f"{self.url}/{repo}/pull/{number}", "title": "PR",
+                         "state": "open", "user": {"login": "author"}}, {}  # fmt: skip
+        if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
+            number = int(m.group(1))
+            if method == "POST":
+                text = body.get("body", "")
+                if len(text) > self.max_body:
+                    return 422, {"message": "Validation Failed",
+                                 "errors": [{"resource": "IssueComment", "code": "custom",
+                                             "field": "body", "message": "Body is too long"}]}, {}  # fmt: skip
+                cid = self.add_comment(number, text, self.login)
+                return 201, self._comment_json(repo, self.comments[cid]), {}
+            items = self.comments_on(number)
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            chunk = items[(page - 1) * per_page : page * per_page]
+            headers = {}
+            if page * per_page < len(items):
+                link = f"{api}/issues/{number}/comments?per_page={per_page}&page={page + 1}"
+                headers["Link"] = f'<{link}>; rel="next"'
+            return 200, [self._comment_json(repo, c) for c in chunk], headers
+        if (m := re.fullmatch(r"/issues/comments/(\d+)", rest)) and method == "PATCH":
+            comment = self.comments[int(m.group(1))]
+            if len(body.get("body", "")) > self.max_body:
+                return 422, {"message": "Validation Failed",
+                             "errors": [{"message": "Body is too long"}]}, {}  # fmt: skip
+            comment["body"] = body["body"]
+            return 200, self._comment_json(repo, comment), {}
+        if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", rest)) and method == "GET":
+            return 200, [
+                {"number": p["number"], "url": f"{api}/pulls/{p['number']}", "state": "open",
+                 "head": {"sha": p["head_sha"]}, "labels": [{"name": n} for n in p["labels"]]}
+                for p in self.pulls
+                if p["head_sha"] == m.group(1)
+            ], {}  # fmt: skip
+        if rest == "/check-runs" and method == "POST":
+            self._next_id += 1
+            run = {**body, "id": self._next_id, "url": f"{api}/check-runs/{self._next_id}"}
+            self.check_runs[self._next_id] = run
+            return 201, run, {}
+        return 404, {"message": "Not Found"}, {}
+
+    # --- serving --------------------------------------------------------------------------
+
+    def start(self) -> ThreadingHTTPServer:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                parsed = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                fake.requests.append(Request(self.command, parsed.path, dict(self.headers), body))
+                status, payload, headers = fake.handle(
+                    self.command, parsed.path, parse_qs(parsed.query), body
+                )
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
