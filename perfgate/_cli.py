@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NoReturn
 
@@ -50,9 +51,18 @@ def run_compare(
     fmt: ReportFormat,
     output: Path | None,
     config: Config,
+    evidence_dir: Path | None = None,
+    state: Path | None = None,
 ) -> int:
     """``perfgate compare``: print or write the report; return the exit code."""
     comparison = compare(load_results(baseline, _warn), load_results(current, _warn), config)
+    if evidence_dir is not None or state is not None:
+        from perfgate._evidence import append_metrics_line, write_state
+
+        if evidence_dir is not None:
+            append_metrics_line(evidence_dir, comparison)
+        if state is not None:
+            write_state(state, comparison)
     report = render(comparison, fmt, template_dir=config.template_dir)
     if output is None:
         sys.stdout.write(report)
@@ -131,6 +141,93 @@ def run_history_add(
     return EXIT_PASS
 
 
+def run_command_cli(
+    name: str,
+    command: Sequence[str],
+    *,
+    rounds: int,
+    warmup: int,
+    output: Path | None,
+    cwd: Path | None,
+    env: Sequence[str],
+    shell: bool,
+) -> int:
+    """``perfgate run``: time a command; exit 1 when any round failed."""
+    from perfgate._environment import collect_environment
+    from perfgate._runner import run_command
+
+    extra_env = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PerfgateError(f"--env {item!r}: expected KEY=VALUE")
+        extra_env[key] = value
+    progress = _warn_plain if sys.stderr.isatty() else None
+    result = run_command(
+        name, command, rounds=rounds, warmup=warmup, shell=shell, cwd=cwd,
+        env={**os.environ, **extra_env}, progress=progress,
+    )  # fmt: skip
+    for bad in result.failed:
+        tail = " | ".join(bad.stderr_tail) or "(no stderr)"
+        print(
+            f"perfgate: round {bad.round + 1} failed with exit code {bad.exit_code}: {tail}",
+            file=sys.stderr,
+        )
+    results = result.to_results(collect_environment(cwd or Path.cwd()))
+    if results is None:
+        print(f"perfgate: every round of {name!r} failed; nothing was timed", file=sys.stderr)
+        return EXIT_FAIL
+    good = [r.wall_s for r in result.measured if r.ok]
+    print(
+        f"perfgate: {name}: {len(good)} round(s), median {sorted(good)[len(good) // 2]:.3f} s",
+        file=sys.stderr,
+    )
+    if output is not None:
+        save_results(output, results)
+    else:
+        sys.stdout.write(results.to_json())
+    return EXIT_FAIL if result.failed else EXIT_PASS
+
+
+def _warn_plain(message: str) -> None:
+    print(f"perfgate: {message}", file=sys.stderr)
+
+
+def run_ingest(
+    paths: Sequence[Path],
+    *,
+    output: Path | None,
+    task: str | None,
+    pipeline: str | None,
+    since: str | None,
+    until: str | None,
+) -> int:
+    """``perfgate ingest``: orchestrator run records to a results file."""
+    from perfgate._ingest import IngestFilter, ingest
+
+    keep = IngestFilter(task=task, pipeline=pipeline, since=_when(since), until=_when(until))
+    report = ingest(paths, keep=keep, warn=_warn)
+    print(f"perfgate: {report.summary()}", file=sys.stderr)
+    if report.results is None:
+        raise PerfgateError("no timing samples in these records (no succeeded run or stage)")
+    if output is not None:
+        save_results(output, report.results)
+        print(f"perfgate: wrote {output} ({len(report.results.runs)} runs)", file=sys.stderr)
+    else:
+        sys.stdout.write(report.results.to_json())
+    return EXIT_PASS
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise PerfgateError(f"{text!r}: expected an ISO date or time, e.g. 2026-11-16") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def run_merge(output: Path, inputs: Sequence[Path]) -> int:
     """``perfgate merge``: combine results files, keeping every run separate."""
     merged = merge_results([load_results(path, _warn) for path in inputs])
@@ -172,6 +269,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--output", "-o", type=Path, help="write the report here instead of stdout")
     cmp.add_argument("--threshold-pct", type=float, help="override threshold_pct")
+    cmp.add_argument(
+        "--evidence-dir", type=Path, help="append a metrics line to DIR/perfgate-metrics.jsonl"
+    )
+    cmp.add_argument("--state", type=Path, help="write a state snapshot (latest verdicts) here")
     cmp.add_argument("--alpha", type=float, help="override alpha")
 
     pub = commands.add_parser(
@@ -195,6 +296,24 @@ def _parser() -> argparse.ArgumentParser:
     hist_add.add_argument("--history", type=Path, help="history file (default: config history)")
     hist_add.add_argument("--max-entries", type=int, help="lines to keep (default: config)")
 
+    run = commands.add_parser("run", help="time a command (a pipeline run), in rounds")
+    run.add_argument("--name", required=True, help="benchmark name")
+    run.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
+    run.add_argument("--warmup", type=int, default=0, help="unmeasured rounds first")
+    run.add_argument("--output", "-o", type=Path, help="results file (default: stdout)")
+    run.add_argument("--cwd", type=Path, help="run the command here")
+    run.add_argument("--env", action="append", default=[], metavar="K=V", help="extra variable")
+    run.add_argument("--shell", action="store_true", help="run the command through the shell")
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command")
+
+    ing = commands.add_parser("ingest", help="import Codex Orchestrator run records")
+    ing.add_argument("paths", type=Path, nargs="+", help=".runs/ dirs, manifest.json, metrics.json")
+    ing.add_argument("--output", "-o", type=Path, help="results file (default: stdout)")
+    ing.add_argument("--task", help="only this task id")
+    ing.add_argument("--pipeline", help="only this pipeline (e.g. diagnostics)")
+    ing.add_argument("--since", help="only runs started at or after (ISO date/time, UTC)")
+    ing.add_argument("--until", help="only runs started at or before (ISO date/time, UTC)")
+
     mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")
     mrg.add_argument("--output", "-o", type=Path, required=True, help="merged results file")
     mrg.add_argument("inputs", type=Path, nargs="+", help="results files to merge")
@@ -214,9 +333,32 @@ def _dispatch(args: argparse.Namespace) -> int:
             fmt=ReportFormat(args.format),
             output=args.output,
             config=config,
+            evidence_dir=args.evidence_dir,
+            state=args.state,
         )
     if args.command == "merge":
         return run_merge(args.output, args.inputs)
+    if args.command == "run":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        return run_command_cli(
+            args.name,
+            argv,
+            rounds=args.rounds,
+            warmup=args.warmup,
+            output=args.output,
+            cwd=args.cwd,
+            env=args.env,
+            shell=args.shell,
+        )
+    if args.command == "ingest":
+        return run_ingest(
+            args.paths,
+            output=args.output,
+            task=args.task,
+            pipeline=args.pipeline,
+            since=args.since,
+            until=args.until,
+        )
     if args.command == "publish":
         overrides = {
             key: getattr(args, key)

@@ -153,7 +153,12 @@ def _decide_counter(
     threshold = settings.counter_threshold_pct
     upper = 1 + threshold / 100
     change = f"{unit} {_format_count(est.baseline_value)} → {_format_count(est.current_value)}"
-    if est.ratio is None:
+    if est.ratio is None and threshold > 0:
+        # A relative tolerance cannot judge a change from zero (e.g. bytes read
+        # that the page cache served last time).
+        status = Status.INCONCLUSIVE
+        reason = f"{change} (from zero; a relative threshold cannot judge it)"
+    elif est.ratio is None:
         status, reason = Status.REGRESSION, f"{change} (from zero)"
     else:
         change += f" ({_pct(est.ratio)})"

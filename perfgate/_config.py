@@ -27,6 +27,9 @@ __all__ = [
 ]
 
 DEFAULT_BASELINE: Final = Path("baselines/perfgate.json")
+# Counters recorded by ``perfgate run`` and ``perf_run`` that vary a little
+# from run to run (memory, storage I/O), unlike instruction or call counts.
+RESOURCE_SUFFIXES: Final = (":peak_rss", ":read_bytes", ":write_bytes")
 
 
 class _Table(BaseModel):
@@ -96,6 +99,9 @@ class Config(_Table):
     """Smallest slowdown, in percent, that counts as a regression (practical significance)."""
     counter_threshold_pct: Annotated[float, Field(ge=0, le=1000)] = 0.0
     """Threshold for deterministic counters (``kind: counter``); 0 means any increase fails."""
+    resource_threshold_pct: Annotated[float, Field(ge=0, le=1000)] = 10.0
+    """Threshold for the resource counters of command runs (``NAME:peak_rss``,
+    ``NAME:read_bytes``, ``NAME:write_bytes``), which vary a little between runs."""
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     """Significance level; with ``fdr`` on, the false-discovery rate across the suite."""
     fdr: bool = True
@@ -143,9 +149,12 @@ class Config(_Table):
 
     def settings_for(self, name: str) -> ResolvedSettings:
         """The settings for benchmark ``name``: the defaults, then each matching override."""
+        resource = name.endswith(RESOURCE_SUFFIXES)
         values = {
             "threshold_pct": self.threshold_pct,
-            "counter_threshold_pct": self.counter_threshold_pct,
+            "counter_threshold_pct": (
+                self.resource_threshold_pct if resource else self.counter_threshold_pct
+            ),
             "min_runs": self.min_runs,
             "ignore": False,
         }

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,10 @@ class PerfgateSession:
         self.settings = settings
         self.started_at = datetime.now(UTC)
         self.captured: list[Benchmark] = []
+        # perf_run results wait here until their test passes.
+        self.pending: dict[str, list[Benchmark]] = {}
+        # Benchmark name -> the pytest node id that measures it (for confirmation runs).
+        self.node_ids: dict[str, str] = {}
         self.messages: list[str] = []
         self.comparison: Comparison | None = None
         self.failed = False
@@ -128,9 +132,26 @@ class PerfgateSession:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if call.when == "call" and report.passed:
-            self._capture(item)
+        if call.when == "call":
+            pending = self.pending.pop(item.nodeid, [])
+            if report.passed:
+                self._capture(item)
+                self.captured.extend(pending)
         return report
+
+    def add_pending(self, node_id: str, benchmarks: Sequence[Benchmark]) -> None:
+        """Record ``perf_run`` results, kept if the test passes."""
+        taken = {b.name for b in self.captured} | {
+            b.name for pending in self.pending.values() for b in pending
+        }
+        clash = [b.name for b in benchmarks if b.name in taken]
+        if clash:
+            raise PerfgateError(
+                f"benchmark {clash[0]!r} was already recorded: give perf_run a distinct name="
+            )
+        self.pending.setdefault(node_id, []).extend(benchmarks)
+        for bench in benchmarks:
+            self.node_ids[bench.name] = node_id
 
     def _capture(self, item: pytest.Item) -> None:
         # pytest-benchmark's JSON hooks (pytest_benchmark_update_json and
@@ -144,9 +165,9 @@ class PerfgateSession:
             return  # no benchmark, or pytest-benchmark is disabled for this run
         entry = stats.as_dict(include_data=True)
         try:
-            self.captured.append(
-                benchmark_from_pytest_benchmark(entry, self.messages.append, item.nodeid)
-            )
+            bench = benchmark_from_pytest_benchmark(entry, self.messages.append, item.nodeid)
+            self.captured.append(bench)
+            self.node_ids[bench.name] = item.nodeid
         except PerfgateError as err:
             self.messages.append(f"not captured: {err}")
 
@@ -214,8 +235,9 @@ class PerfgateSession:
     def _measure(self, names: Sequence[str]) -> ResultsFile | None:
         """One confirmation run: a new pytest process running only ``names``."""
         root = self.settings.root
-        # pytest-benchmark names are node ids, relative to the rootdir.
-        node_ids = [str(root / name) for name in names]
+        # Node ids are relative to the rootdir; one test may measure several benchmarks.
+        wanted = dict.fromkeys(self.node_ids.get(name, name) for name in names)
+        node_ids = [str(root / node_id) for node_id in wanted]
         with tempfile.TemporaryDirectory(prefix="perfgate-confirm-") as scratch:
             out = Path(scratch) / "run.json"
             command = [
@@ -256,3 +278,48 @@ class PerfgateSession:
             terminalreporter.write_line(f"captured {len(self.captured)} benchmarks")
         for message in self.messages:
             terminalreporter.write_line(f"perfgate: {message}")
+
+
+class PerfRun:
+    """The ``perf_run`` fixture's callable (see :func:`perfgate.plugin.perf_run`)."""
+
+    def __init__(self, node_id: str, session: PerfgateSession | None) -> None:
+        self.node_id = node_id
+        self.session = session
+
+    def __call__(
+        self,
+        target: Sequence[str] | Callable[[], object],
+        *,
+        rounds: int = 5,
+        warmup: int = 0,
+        name: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        shell: bool = False,
+    ) -> list[float]:
+        from perfgate._runner import run_command, time_callable
+
+        bench_name = f"{self.node_id}:{name}" if name else self.node_id
+        if self.session is None:  # perfgate is off: exercise the target once
+            rounds, warmup = 1, 0
+        if callable(target):
+            samples = time_callable(target, rounds=rounds, warmup=warmup)
+            benchmarks = [Benchmark(name=bench_name, samples=tuple(samples))]
+        else:
+            result = run_command(
+                bench_name, list(target), rounds=rounds, warmup=warmup, shell=shell, cwd=cwd,
+                env={**os.environ, **(env or {})},
+            )  # fmt: skip
+            if result.failed:
+                bad = result.failed[0]
+                pytest.fail(
+                    f"perf_run: {' '.join(target)!r} exited {bad.exit_code} in round "
+                    f"{bad.round + 1}: {' | '.join(bad.stderr_tail) or '(no stderr)'}",
+                    pytrace=False,
+                )
+            benchmarks = result.benchmarks()
+            samples = [r.wall_s for r in result.measured]
+        if self.session is not None:
+            self.session.add_pending(self.node_id, benchmarks)
+        return samples

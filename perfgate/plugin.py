@@ -8,7 +8,7 @@ nothing unless one of its options is given. The work lives in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SESSION_KEY",
     "VALUE_OPTIONS",
+    "perf_run",
     "pytest_addoption",
     "pytest_configure",
     "session_of",
@@ -86,6 +87,22 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"perfgate: {err}") from None
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "perfgate-session")
+
+
+@pytest.fixture
+def perf_run(request: pytest.FixtureRequest) -> Any:
+    """Time a command or a callable as a pipeline benchmark inside a test::
+
+        def test_diagnostics(perf_run):
+            perf_run(["python", "-m", "mytool", "diagnostics"], rounds=5)
+
+    With perfgate on, the rounds are recorded like ``benchmark`` results (named
+    after the test, or ``name``); with it off, the target runs once. A command
+    that exits non-zero fails the test. Returns the wall times in seconds.
+    """
+    from perfgate._pytest_session import PerfRun
+
+    return PerfRun(request.node.nodeid, session_of(request.config))
 
 
 def session_of(config: pytest.Config) -> PerfgateSession | None:

@@ -194,3 +194,36 @@ def test_rerun_args_drop_paths_and_perfgate_options():
     assert _rerun_args(args, ["tests/benchmarks"]) == (
         "-q", "--benchmark-max-time", "0.1", "-k", "parse",
     )  # fmt: skip
+
+
+PERF_RUN_TESTS = """
+import sys
+
+def test_pipeline(perf_run):
+    times = perf_run([sys.executable, "-c", "import time; time.sleep(0.01)"], rounds=3)
+    assert len(times) in (1, 3)
+
+def test_callable(perf_run):
+    perf_run(lambda: sum(range(1000)), rounds=4, name="sum")
+
+def test_failing_command(perf_run):
+    perf_run([sys.executable, "-c", "import sys; sys.exit(5)"], rounds=2)
+"""
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["perfgate-on", "perfgate-off"])
+def test_perf_run_fixture(pytester, enabled):
+    pytester.makepyfile(test_pipe=PERF_RUN_TESTS)
+    args = ["-p", "no:cacheprovider"] + (["--perfgate-output", "o.json"] if enabled else [])
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*perf_run: * exited 5 in round 1*"])
+    if not enabled:
+        assert not (pytester.path / "o.json").exists()
+        return
+    (run,) = load_results(pytester.path / "o.json").runs
+    names = {b.name: b for b in run.benchmarks}
+    assert len(names["test_pipe.py::test_pipeline"].samples) == 3
+    assert "test_pipe.py::test_pipeline:peak_rss" in names
+    assert len(names["test_pipe.py::test_callable:sum"].samples) == 4
+    assert not any("failing" in name for name in names)
