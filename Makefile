@@ -58,12 +58,14 @@ perf-check: install
 
 # The accuracy harness: collect real runs of the workload suite on this machine
 # (quiet, and with a busy neighbour), score perfgate and other tools' rules on
-# the same A/A and A/B pairs, and write docs/accuracy.md. About 4 minutes.
+# the same A/A and A/B pairs, measure instruction mode on the same workloads,
+# and write docs/accuracy.md. About 8 minutes.
 ACCURACY_PROCESSES ?= 24
 ACCURACY_DRAWS ?= 200
 accuracy: install
 	rm -rf accuracy/data
 	$(BIN)/python accuracy/collect.py --processes $(ACCURACY_PROCESSES) --out accuracy/data
+	cd accuracy && ../$(BIN)/python instructions.py --runs 2 --out data
 	$(BIN)/python accuracy/score.py --data accuracy/data --draws $(ACCURACY_DRAWS)
 
 clean:

@@ -148,8 +148,62 @@ class Cell(BaseModel):
     seconds_per_compare: float
 
 
+class InstructionScore(BaseModel):
+    """Instruction mode on the same workloads (from instructions.py)."""
+
+    runs: dict[str, int]
+    max_aa_spread_pct: dict[str, float]
+    """Per condition: the largest (max/min - 1) of a workload's count at factor 1.00."""
+    false_alarms: int
+    comparisons_aa: int
+    detected: dict[str, float]
+    """Per factor: share of cross-run comparisons beyond the 1% threshold."""
+    seconds_time_mode: float
+    seconds_instruction_mode: float
+
+
+def score_instructions(data: Path) -> InstructionScore | None:
+    path = data / "instructions.json"
+    if not path.is_file():
+        return None
+    raw = json.loads(path.read_text())
+    runs: dict[str, list[dict[str, float]]] = raw["runs"]
+    every = [r for condition in runs.values() for r in condition]
+    workloads = sorted({key.split("-x")[0] for key in every[0]})
+
+    def spread_pct(values: list[float]) -> float:
+        return 100 * (max(values) / min(values) - 1)
+
+    spread = {
+        condition: max(spread_pct([r[f"{w}-x1.00"] for r in found]) for w in workloads)
+        for condition, found in runs.items()
+    }
+    pairs = [(a, b) for i, a in enumerate(every) for j, b in enumerate(every) if i != j]
+    limit = 1.01
+
+    def flagged(a: dict[str, float], b: dict[str, float], w: str, f: str) -> bool:
+        return b[f"{w}-x{f}"] / a[f"{w}-x1.00"] > limit
+
+    false_alarms = sum(flagged(a, b, w, "1.00") for a, b in pairs for w in workloads)
+    detected = {
+        f: statistics.fmean(flagged(a, b, w, f) for a, b in pairs for w in workloads)
+        for f in FACTORS[1:]
+    }
+    seconds = raw["seconds"]
+    return InstructionScore(
+        runs={c: len(r) for c, r in runs.items()},
+        max_aa_spread_pct=spread,
+        false_alarms=false_alarms,
+        comparisons_aa=len(pairs) * len(workloads),
+        detected=detected,
+        seconds_time_mode=statistics.fmean(seconds["time"]),
+        seconds_instruction_mode=statistics.fmean(seconds["instructions"]),
+    )
+
+
 class Score(BaseModel):
     cells: list[Cell]
+    instructions: InstructionScore | None = None
     processes: dict[str, int]
     seconds_per_process: dict[str, float]
     draws: int
@@ -219,6 +273,7 @@ def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Scor
                 )
                 print(f"scored {rule_name} {condition} {base_runs}v{cur_runs}", file=sys.stderr)
     return Score(
+        instructions=score_instructions(data),
         cells=cells,
         processes=processes,
         seconds_per_process={c: statistics.fmean(t) for c, t in timings.items()},

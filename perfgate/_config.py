@@ -29,7 +29,8 @@ __all__ = [
 DEFAULT_BASELINE: Final = Path("baselines/perfgate.json")
 # Counters recorded by ``perfgate run`` and ``perf_run`` that vary a little
 # from run to run (memory, storage I/O), unlike instruction or call counts.
-RESOURCE_SUFFIXES: Final = (":peak_rss", ":read_bytes", ":write_bytes")
+RESOURCE_SUFFIXES: Final = (":peak_rss", ":read_bytes", ":write_bytes", ":alloc_peak")
+INSTRUCTIONS_SUFFIX: Final = ":instructions"
 
 
 class _Table(BaseModel):
@@ -102,6 +103,8 @@ class Config(_Table):
     resource_threshold_pct: Annotated[float, Field(ge=0, le=1000)] = 10.0
     """Threshold for the resource counters of command runs (``NAME:peak_rss``,
     ``NAME:read_bytes``, ``NAME:write_bytes``), which vary a little between runs."""
+    instructions_threshold_pct: Annotated[float, Field(ge=0, le=1000)] = 1.0
+    """Threshold for instruction counts (``NAME:instructions``, from instruction mode)."""
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     """Significance level; with ``fdr`` on, the false-discovery rate across the suite."""
     fdr: bool = True
@@ -149,12 +152,15 @@ class Config(_Table):
 
     def settings_for(self, name: str) -> ResolvedSettings:
         """The settings for benchmark ``name``: the defaults, then each matching override."""
-        resource = name.endswith(RESOURCE_SUFFIXES)
+        if name.endswith(RESOURCE_SUFFIXES):
+            counter_threshold = self.resource_threshold_pct
+        elif name.endswith(INSTRUCTIONS_SUFFIX):
+            counter_threshold = self.instructions_threshold_pct
+        else:
+            counter_threshold = self.counter_threshold_pct
         values = {
             "threshold_pct": self.threshold_pct,
-            "counter_threshold_pct": (
-                self.resource_threshold_pct if resource else self.counter_threshold_pct
-            ),
+            "counter_threshold_pct": counter_threshold,
             "min_runs": self.min_runs,
             "ignore": False,
         }

@@ -46,6 +46,10 @@ class PluginSettings(BaseModel):
     output: Path | None
     report: Path | None
     invocation_dir: Path
+    mode: str = "time"
+    """``time``, or ``instructions`` (also count instructions under valgrind)."""
+    counters: bool = False
+    """Count file-system calls, bytes and allocations for every benchmark."""
     rerun_args: tuple[str, ...]
     """The session's own command-line arguments minus test paths and perfgate's
     options: what a confirmation run passes on to pytest."""
@@ -79,6 +83,8 @@ class PluginSettings(BaseModel):
             output=path("perfgate_output"),
             report=path("perfgate_report"),
             invocation_dir=cwd,
+            mode=pytest_config.getoption("perfgate_mode"),
+            counters=bool(pytest_config.getoption("perfgate_counters")),
             rerun_args=_rerun_args(pytest_config.invocation_params.args, pytest_config.args),
         )
 
@@ -115,6 +121,10 @@ class PerfgateSession:
         self.messages: list[str] = []
         self.comparison: Comparison | None = None
         self.failed = False
+        if settings.mode == "instructions":
+            from perfgate._instructions import require_valgrind
+
+            require_valgrind()  # say so before minutes of benchmarking
         # Load the baseline up front: a bad baseline should stop the run before
         # minutes of benchmarking, not after.
         self.baseline: ResultsFile | None = (
@@ -171,6 +181,50 @@ class PerfgateSession:
         except PerfgateError as err:
             self.messages.append(f"not captured: {err}")
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        if self.settings.counters or item.get_closest_marker("perfgate_counters"):
+            node_id = item.nodeid
+
+            def count(function: Callable[[], object]) -> None:
+                from perfgate._counters import measure_counters
+
+                self.add_pending(node_id, measure_counters(node_id, function))
+
+            _measure_after_benchmark(item, count)
+        return (yield)
+
+    def _count_instructions(self) -> None:
+        """Count the captured benchmarks' instructions in one process under valgrind."""
+        from perfgate._instructions import read_counts, valgrind_prefix
+        from perfgate.plugin import INSTRUCTIONS_DIR_ENV
+
+        names = [b.name for b in self.captured if b.name in self.node_ids and b.samples]
+        wanted = list(dict.fromkeys(self.node_ids[name] for name in names))
+        if not wanted:
+            return
+        root = self.settings.root
+        with tempfile.TemporaryDirectory(prefix="perfgate-callgrind-") as scratch:
+            out_dir = Path(scratch)
+            command = [
+                *valgrind_prefix(out_dir), "-m", "pytest", *self.settings.rerun_args,
+                *[str(root / node_id) for node_id in wanted],
+                "-p", "no:cacheprovider", "--benchmark-disable", "-q",
+            ]  # fmt: skip
+            env = {**os.environ, INSTRUCTIONS_DIR_ENV: scratch, "PYTHONHASHSEED": "0"}
+            done = subprocess.run(
+                command, cwd=self.settings.invocation_dir, env=env,
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            counted = read_counts(out_dir, self.messages.append)
+            if done.returncode != 0 and not counted:
+                tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+                raise PerfgateError(
+                    f"counting instructions failed (exit {done.returncode}): {' | '.join(tail)}"
+                )
+        self.captured.extend(counted)
+        self.messages.append(f"counted instructions of {len(counted)} benchmark(s) under valgrind")
+
     # --- finish -----------------------------------------------------------------------------
 
     def results(self) -> ResultsFile | None:
@@ -198,6 +252,8 @@ class PerfgateSession:
 
     def _finish(self) -> None:
         settings = self.settings
+        if settings.mode == "instructions" and self.captured:
+            self._count_instructions()
         results = self.results()
         if results is None:
             self.messages.append(
@@ -323,3 +379,74 @@ class PerfRun:
         if self.session is not None:
             self.session.add_pending(self.node_id, benchmarks)
         return samples
+
+
+def _measure_after_benchmark(
+    item: pytest.Item, after: Callable[[Callable[[], object]], None]
+) -> None:
+    """Make the test's ``benchmark`` fixture call ``after`` with the benchmarked call,
+    once pytest-benchmark has timed it. The fixture object stays a
+    ``BenchmarkFixture`` (a subclass), so pytest-benchmark's own checks hold."""
+    fixture: Any = getattr(item, "funcargs", {}).get("benchmark")
+    if fixture is None:
+        return
+    fixture.__class__ = _measuring_fixture_class(type(fixture))
+    fixture.perfgate_after = after
+
+
+_MEASURING_CLASSES: dict[type, type] = {}
+
+
+def _measuring_fixture_class(base: type) -> type:
+    if base in _MEASURING_CLASSES.values():
+        return base
+    if base not in _MEASURING_CLASSES:
+
+        class MeasuringFixture(base):  # type: ignore[misc]
+            perfgate_after: Callable[[Callable[[], object]], None]
+
+            def __call__(self, function_to_benchmark: Any, *args: Any, **kwargs: Any) -> Any:
+                result = super().__call__(function_to_benchmark, *args, **kwargs)
+                self.perfgate_after(lambda: function_to_benchmark(*args, **kwargs))
+                return result
+
+            def pedantic(
+                self,
+                target: Any,
+                args: Any = (),
+                kwargs: Any = None,
+                setup: Any = None,
+                **options: Any,
+            ) -> Any:
+                result = super().pedantic(target, args=args, kwargs=kwargs, setup=setup, **options)
+
+                def again() -> object:
+                    call_args, call_kwargs = (args, kwargs or {})
+                    if setup is not None:
+                        made = setup()
+                        if made is not None:
+                            call_args, call_kwargs = made
+                    return target(*call_args, **call_kwargs)
+
+                self.perfgate_after(again)
+                return result
+
+        _MEASURING_CLASSES[base] = MeasuringFixture
+    return _MEASURING_CLASSES[base]
+
+
+class InstructionCounter:
+    """The plugin of the process that counts instructions under valgrind."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = Path(out_dir)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        from perfgate._instructions import count_in_child
+
+        node_id = item.nodeid
+        _measure_after_benchmark(
+            item, lambda function: count_in_child(node_id, function, self.out_dir)
+        )
+        return (yield)

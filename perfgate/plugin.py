@@ -8,6 +8,7 @@ nothing unless one of its options is given. The work lives in
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from perfgate._pytest_session import PerfgateSession
 
 __all__ = [
+    "INSTRUCTIONS_DIR_ENV",
     "SESSION_KEY",
     "VALUE_OPTIONS",
     "perf_run",
@@ -34,7 +36,10 @@ VALUE_OPTIONS = (
     "--perfgate-output",
     "--perfgate-report",
     "--perfgate-confirm-budget",
+    "--perfgate-mode",
 )
+# Set in the process that counts instructions under valgrind (see _instructions.py).
+INSTRUCTIONS_DIR_ENV = "PERFGATE_INSTRUCTIONS_DIR"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,6 +70,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--perfgate-report", metavar="PATH", default=None, help="also write the markdown report"
     )
     group.addoption(
+        "--perfgate-mode",
+        choices=("time", "instructions"),
+        default="time",
+        help="time: wall time (default); instructions: also count each benchmark's "
+        "instructions per call under valgrind (callgrind)",
+    )
+    group.addoption(
+        "--perfgate-counters",
+        action="store_true",
+        default=False,
+        help="also count file-system calls, bytes read and written and peak allocation "
+        "per call of every benchmark (or mark tests with @pytest.mark.perfgate_counters)",
+    )
+    group.addoption(
         "--perfgate-confirm-budget",
         metavar="SECONDS",
         type=float,
@@ -75,7 +94,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "perfgate_counters: count file-system calls, bytes and allocations per call"
+    )
+    counting_dir = os.environ.get(INSTRUCTIONS_DIR_ENV)
+    if counting_dir:
+        from perfgate._pytest_session import InstructionCounter
+
+        config.pluginmanager.register(InstructionCounter(counting_dir), "perfgate-instructions")
+        return
     enabled = config.getoption("perfgate") or any(config.getoption(o) for o in _IMPLYING)
+    enabled = enabled or config.getoption("perfgate_mode") != "time"
+    enabled = enabled or config.getoption("perfgate_counters")
     if not enabled:
         return
     from perfgate._errors import PerfgateError
