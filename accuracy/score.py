@@ -24,7 +24,7 @@ import jinja2
 from pydantic import BaseModel
 from scipy import stats
 
-from perfgate import Benchmark, Config, ResultsFile, Run, load_results
+from perfgate import Benchmark, Config, ResultsFile, Run, compare, load_results
 from perfgate._confirm import confirm
 
 HERE = Path(__file__).resolve().parent
@@ -272,6 +272,7 @@ def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Scor
                     )
                 )
                 print(f"scored {rule_name} {condition} {base_runs}v{cur_runs}", file=sys.stderr)
+    cells.extend(score_ab(data, draws))
     return Score(
         instructions=score_instructions(data),
         cells=cells,
@@ -280,6 +281,65 @@ def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Scor
         draws=draws,
         workloads=workloads,
     )
+
+
+AB_ROUNDS = (3, 5, 8)
+
+
+def score_ab(data: Path, draws: int, seed: int = 0) -> list[Cell]:
+    """perfgate's A/B mode: the pool's processes ran one after another, so
+    processes 2k and 2k+1 are a round (A then B, adjacent in time). A pair of
+    R rounds draws R of these rounds; A is the first process of each round at
+    factor 1.00, B the second at factor f; the analysis is paired."""
+    timings = json.loads((data / "timings.json").read_text())
+    config = Config()
+    cells = []
+    for condition in timings:
+        pool = load_pool(data, condition)
+        workloads = sorted({w for w, _ in pool[0]})
+        rounds_available = len(pool) // 2
+        for rounds in AB_ROUNDS:
+            if rounds > rounds_available:
+                continue
+            rng = random.Random(f"{seed}-ab-{condition}-{rounds}")
+            flags: dict[str, list[int]] = defaultdict(list)
+            unclear: dict[str, list[int]] = defaultdict(list)
+            suite_alarms = 0
+            started = time.perf_counter()
+            for _ in range(draws):
+                chosen = sorted(rng.sample(range(rounds_available), rounds))
+                for factor in FACTORS:
+                    base = _results(
+                        {w: [pool[2 * r][(w, "1.00")] for r in chosen] for w in workloads}
+                    )
+                    head = _results(
+                        {w: [pool[2 * r + 1][(w, factor)] for r in chosen] for w in workloads}
+                    )
+                    verdicts = {
+                        b.name: str(b.status)
+                        for b in compare(base, head, config, paired=True).benchmarks
+                    }
+                    flags[factor] += [verdicts[w] == "regression" for w in workloads]
+                    unclear[factor] += [verdicts[w] == "inconclusive" for w in workloads]
+                    if factor == "1.00":
+                        suite_alarms += any(verdicts[w] == "regression" for w in workloads)
+            cells.append(
+                Cell(
+                    rule="perfgate A/B (paired rounds)",
+                    condition=condition,
+                    baseline_runs=rounds,
+                    current_runs=rounds,
+                    pairs=draws,
+                    false_alarm_benchmark=statistics.fmean(flags["1.00"]),
+                    false_alarm_suite=suite_alarms / draws,
+                    power={f: statistics.fmean(flags[f]) for f in FACTORS[1:]},
+                    inconclusive={f: statistics.fmean(unclear[f]) for f in FACTORS},
+                    mean_current_runs=2 * rounds,  # both sides run in the job
+                    seconds_per_compare=(time.perf_counter() - started) / (draws * len(FACTORS)),
+                )
+            )
+            print(f"scored A/B {condition} {rounds} rounds", file=sys.stderr)
+    return cells
 
 
 def default_rules() -> dict[str, Rule]:

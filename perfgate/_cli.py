@@ -189,6 +189,52 @@ def run_command_cli(
     return EXIT_FAIL if result.failed else EXIT_PASS
 
 
+def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
+    """``perfgate ab``: interleaved A/B of two revisions in this job."""
+    from perfgate._ab import ABPlan, run_ab
+
+    env = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PerfgateError(f"--env {item!r}: expected KEY=VALUE")
+        env[key] = value
+    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    plan = ABPlan(
+        repo=Path.cwd(),
+        base_ref=args.base,
+        head_ref=args.head,
+        rounds=args.rounds,
+        max_time_s=args.max_time,
+        pytest_args=list(pytest_args),
+        env=env,
+        mode=args.mode,
+        command=args.command_line,
+        command_name=args.name,
+    )
+    if plan.rounds < 2 and plan.mode == "time":
+        raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
+    result = run_ab(plan, config, progress=_warn_plain)
+    for line in result.log:
+        _warn_plain(line)
+    _warn_plain(f"A/B: {result.rounds} rounds in {result.seconds:.0f} s")
+    comparison = result.comparison
+    if args.evidence_dir is not None or args.state is not None:
+        from perfgate._evidence import append_metrics_line, write_state
+
+        if args.evidence_dir is not None:
+            append_metrics_line(args.evidence_dir, comparison)
+        if args.state is not None:
+            write_state(args.state, comparison)
+    report = render(comparison, ReportFormat(args.format), template_dir=config.template_dir)
+    if args.output is None:
+        sys.stdout.write(report)
+    else:
+        write_atomic(args.output, report)
+        print(render(comparison, ReportFormat.TEXT).splitlines()[0], file=sys.stderr)
+    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
 def _warn_plain(message: str) -> None:
     print(f"perfgate: {message}", file=sys.stderr)
 
@@ -306,6 +352,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shell", action="store_true", help="run the command through the shell")
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command")
 
+    ab = commands.add_parser("ab", help="A/B: base and head interleaved in this job")
+    ab.add_argument("--base", required=True, help="base revision (use the merge-base in CI)")
+    ab.add_argument("--head", help="head revision (default: the working tree)")
+    ab.add_argument("--rounds", type=int, default=6, help="minimum rounds (default 6)")
+    ab.add_argument("--max-time", type=float, default=600, help="time budget in seconds")
+    ab.add_argument("--mode", choices=("time", "instructions"), default="time")
+    ab.add_argument(
+        "--env", action="append", default=[], metavar="K=V",
+        help="per-side variable; {tree} is the side's tree (default PYTHONPATH={tree})",
+    )  # fmt: skip
+    ab.add_argument(
+        "--command", dest="command_line", help="time this shell command instead of pytest"
+    )
+    ab.add_argument("--name", default="command", help="benchmark name for --command")
+    ab.add_argument("--format", choices=[f.value for f in ReportFormat], default="text")
+    ab.add_argument("--output", "-o", type=Path, help="write the report here")
+    ab.add_argument("--evidence-dir", type=Path, help="append a metrics line here")
+    ab.add_argument("--state", type=Path, help="write a state snapshot here")
+    ab.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS")
+
     ing = commands.add_parser("ingest", help="import Codex Orchestrator run records")
     ing.add_argument("paths", type=Path, nargs="+", help=".runs/ dirs, manifest.json, metrics.json")
     ing.add_argument("--output", "-o", type=Path, help="results file (default: stdout)")
@@ -350,6 +416,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             env=args.env,
             shell=args.shell,
         )
+    if args.command == "ab":
+        return run_ab_cli(args, _config(args.config))
     if args.command == "ingest":
         return run_ingest(
             args.paths,

@@ -28,6 +28,7 @@ from perfgate._stats import (
     RatioEstimate,
     adjust_p_values,
     estimate_counter_ratio,
+    estimate_paired_ratio,
     estimate_time_ratio,
     run_value,
 )
@@ -35,12 +36,12 @@ from perfgate._stats import (
 __all__ = ["accept_regressions", "compare"]
 
 
-def _by_name(results: ResultsFile) -> dict[str, list[Benchmark]]:
-    """Each benchmark's entries, one per run that measured it, in run order."""
-    index: dict[str, list[Benchmark]] = {}
-    for run in results.runs:
+def _by_name(results: ResultsFile) -> dict[str, dict[int, Benchmark]]:
+    """Each benchmark's entries by the position of the run that measured it."""
+    index: dict[str, dict[int, Benchmark]] = {}
+    for position, run in enumerate(results.runs):
         for bench in run.benchmarks:
-            index.setdefault(bench.name, []).append(bench)
+            index.setdefault(bench.name, {})[position] = bench
     return index
 
 
@@ -278,11 +279,14 @@ def compare(
     baseline_label: str = "baseline",
     current_label: str = "current",
     today: date | None = None,
+    paired: bool = False,
 ) -> Comparison:
     """Compare ``current`` against ``baseline`` and return the gate's verdict.
 
     ``today`` decides which accepted regressions have expired (default: the
-    local date).
+    local date). ``paired``: the runs were made in A/B rounds in one job, run
+    *i* of each side in round *i*; time benchmarks are then judged on the
+    paired ratios (see :func:`perfgate._stats.estimate_paired_ratio`).
     """
     today = today or date.today()
     base_index, cur_index = _by_name(baseline), _by_name(current)
@@ -293,7 +297,14 @@ def compare(
         settings = config.settings_for(name)
         if settings.ignore:
             continue
-        base_runs, cur_runs = base_index.get(name, []), cur_index.get(name, [])
+        base_at, cur_at = base_index.get(name, {}), cur_index.get(name, {})
+        if paired:
+            # A/B: keep only the rounds in which both sides measured it.
+            both = sorted(set(base_at) & set(cur_at))
+            if base_at and cur_at:
+                base_at = {i: base_at[i] for i in both}
+                cur_at = {i: cur_at[i] for i in both}
+        base_runs, cur_runs = list(base_at.values()), list(cur_at.values())
         sample = (cur_runs or base_runs)[0]
         common = {
             "name": name,
@@ -303,6 +314,8 @@ def compare(
             "baseline_runs": len(base_runs),
             "current_runs": len(cur_runs),
         }
+        if paired and not base_runs and not cur_runs:
+            continue
         if not base_runs:
             decided.append(
                 BenchmarkComparison(
@@ -360,13 +373,16 @@ def compare(
                 )
             )
             continue
-        est = estimate_time_ratio(
-            base_values,
-            cur_values,
-            alpha=config.alpha,
-            assumed_run_sd_log=math.log1p(config.assumed_run_noise_pct / 100),
-            min_run_sd_log=math.log1p(config.min_run_noise_pct / 100),
-        )
+        if paired:
+            est = estimate_paired_ratio(base_values, cur_values, alpha=config.alpha)
+        else:
+            est = estimate_time_ratio(
+                base_values,
+                cur_values,
+                alpha=config.alpha,
+                assumed_run_sd_log=math.log1p(config.assumed_run_noise_pct / 100),
+                min_run_sd_log=math.log1p(config.min_run_noise_pct / 100),
+            )
         pending.append(_Pending(name, sample.group, sample.unit, settings, est))
 
     q_values = adjust_p_values([_p_value(p) for p in pending], fdr=config.fdr)
@@ -387,6 +403,7 @@ def compare(
         baseline=_side(baseline_label, baseline),
         current=_side(current_label, current),
         counts=counts,
+        mode="ab" if paired else "stored",
         benchmarks=decided,
         targets=targets,
         warnings=_environment_warnings(baseline, current),

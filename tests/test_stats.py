@@ -187,3 +187,35 @@ def test_suite_level_false_alarm_rate_is_at_most_alpha():
             result = compare(make_results(base, seed=index), make_results(cur, seed=-index), config)
             failures += result.verdict is Verdict.FAIL
         assert failures / suites <= ALPHA + 0.03, (size, failures)
+
+
+def test_paired_rounds_cancel_what_the_machine_did():
+    from perfgate._stats import estimate_paired_ratio
+
+    rng = random.Random(8)
+    # Each round's machine state moves both sides alike, by up to ±40%.
+    machine = [rng.lognormvariate(0, 0.2) for _ in range(8)]
+    base = [1e-3 * m * rng.lognormvariate(0, 0.01) for m in machine]
+    head = [1.05e-3 * m * rng.lognormvariate(0, 0.01) for m in machine]
+    paired = estimate_paired_ratio(base, head, alpha=ALPHA)
+    assert paired.noise is NoiseSource.PAIRED
+    assert paired.ci_low is not None
+    assert paired.ci_high is not None
+    assert 1.02 < paired.ci_low < 1.05 < paired.ci_high < 1.08
+    unpaired = estimate_time_ratio(base, head, alpha=ALPHA, assumed_run_sd_log=ASSUMED)
+    assert unpaired.p_value is not None
+    assert unpaired.p_value > 0.3  # the same runs, unpaired, cannot see it
+
+
+def test_paired_false_alarm_rate_is_at_most_alpha():
+    from perfgate._stats import estimate_paired_ratio
+
+    rng = random.Random(9)
+    trials = 2000
+    alarms = 0
+    for _ in range(trials):
+        machine = [rng.lognormvariate(0, 0.3) for _ in range(6)]
+        base = [m * rng.lognormvariate(0, 0.03) for m in machine]
+        head = [m * rng.lognormvariate(0, 0.03) for m in machine]
+        alarms += estimate_paired_ratio(base, head, alpha=ALPHA).p_value < ALPHA  # type: ignore[operator]
+    assert alarms / trials <= ALPHA + 0.015
