@@ -83,12 +83,17 @@ class _Pending:
 
 def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkComparison:
     est = item.estimate
-    # Time estimates always carry all four; the model allows None for counters.
-    assert est.ratio is not None
-    assert est.ci_low is not None
-    assert est.ci_high is not None
-    assert est.mde_pct is not None
     threshold = item.settings.threshold_pct
+    assert est.ratio is not None
+    if est.ci_low is None or est.ci_high is None or est.mde_pct is None:
+        return BenchmarkComparison(
+            name=item.name, group=item.group, status=Status.INCONCLUSIVE, kind=Kind.TIME,
+            unit=item.unit, ratio=est.ratio, p_value=est.p_value, q_value=q_value,
+            baseline_value=est.baseline_value, current_value=est.current_value,
+            baseline_runs=est.baseline_runs, current_runs=est.current_runs,
+            threshold_pct=threshold, noise=est.noise,
+            reason="one paired round only: no estimate of its noise; run at least 2 rounds",
+        )  # fmt: skip
     upper = 1 + threshold / 100
     lower = 1 / upper
     level = f"{est.confidence:.0%} CI {_pct(est.ci_low)} to {_pct(est.ci_high)}"

@@ -253,8 +253,11 @@ def estimate_paired_ratio(
         df = float(n - 1)
         quantile, power_quantile = _quantile(1 - alpha / 2, df), _quantile(power, df)
     se = sd / math.sqrt(n)
-    if math.isinf(se):
-        p_value, low, high, mde = 1.0, 0.0, 1e300, 1e6
+    low: float | None
+    high: float | None
+    mde: float | None
+    if math.isinf(se):  # no interval, p-value or MDE from a single round
+        p_value, low, high, mde = 1.0, None, None, None
     else:
         if se > 0:
             from scipy import stats

@@ -227,3 +227,14 @@ def test_min_run_noise_keeps_lucky_tight_runs_from_deciding(results):
     cur = results({"x": [0.9614e-3, 0.9340e-3, 0.9528e-3]})
     assert _status(compare(base, cur, Config(min_run_noise_pct=0)), "x").status is Status.REGRESSION
     assert _status(compare(base, cur, Config()), "x").status is Status.INCONCLUSIVE
+
+
+def test_ab_with_one_round_cannot_judge_wall_time(results):
+    base = results({"x": [1.0e-3]}, counters={"x:instructions": [1000]})
+    head = results({"x": [1.2e-3]}, counters={"x:instructions": [1030]})
+    result = compare(base, head, Config(), paired=True)
+    assert result.mode == "ab"
+    wall = _status(result, "x")
+    assert wall.status is Status.INCONCLUSIVE
+    assert "one paired round only" in wall.reason
+    assert _status(result, "x:instructions").status is Status.REGRESSION  # +3% > 1%
