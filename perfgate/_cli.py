@@ -156,12 +156,7 @@ def run_command_cli(
     from perfgate._environment import collect_environment
     from perfgate._runner import run_command
 
-    extra_env = {}
-    for item in env:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise PerfgateError(f"--env {item!r}: expected KEY=VALUE")
-        extra_env[key] = value
+    extra_env = _parse_env(env)
     progress = _warn_plain if sys.stderr.isatty() else None
     result = run_command(
         name, command, rounds=rounds, warmup=warmup, shell=shell, cwd=cwd,
@@ -193,12 +188,7 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
     """``perfgate ab``: interleaved A/B of two revisions in this job."""
     from perfgate._ab import ABPlan, run_ab
 
-    env = {}
-    for item in args.env:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise PerfgateError(f"--env {item!r}: expected KEY=VALUE")
-        env[key] = value
+    env = _parse_env(args.env)
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     plan = ABPlan(
         repo=Path.cwd(),
@@ -233,6 +223,17 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         write_atomic(args.output, report)
         print(render(comparison, ReportFormat.TEXT).splitlines()[0], file=sys.stderr)
     return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _parse_env(items: Sequence[str]) -> dict[str, str]:
+    """``--env K=V`` values as a mapping."""
+    env = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PerfgateError(f"--env {item!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
 
 
 def _warn_plain(message: str) -> None:
