@@ -11,7 +11,8 @@ installed copy (a stale editable install, typically) would shadow them.
 Rounds alternate A B B A A B B A …, so neither side always runs first. Round
 *i* yields run *i* of each side; the analysis pairs them
 (``compare(..., paired=True)``). After the minimum rounds, extra rounds are
-made while any benchmark is undecided and the time budget allows.
+made while any benchmark is undecided or its MDE is above the target (5% by
+default), and the time budget allows.
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ class ABPlan:
     env: dict[str, str]
     """Per-side environment; ``{tree}`` in a value stands for the side's tree."""
     mode: str = "time"
+    target_mde_pct: float = 5.0
+    """Keep adding rounds (within the budget) until every time benchmark's MDE is
+    at most this, or it is decided."""
     command: str | None = None
     command_name: str = "command"
 
@@ -217,7 +221,12 @@ def run_ab(
                 runs[side].append(run)
             done_rounds += batch
             comparison = _compare(runs, config, base_sha, head_sha)
-            undecided = [b for b in comparison.benchmarks if needs_more_data(b, config)]
+            undecided = [
+                b
+                for b in comparison.benchmarks
+                if needs_more_data(b, config)
+                or (b.mde_pct is not None and b.mde_pct > plan.target_mde_pct)
+            ]
             elapsed = clock() - started
             per_round = elapsed / done_rounds
             if not undecided or elapsed + 2 * per_round > plan.max_time_s:

@@ -199,6 +199,7 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         pytest_args=list(pytest_args),
         env=env,
         mode=args.mode,
+        target_mde_pct=args.target_mde_pct,
         command=args.command_line,
         command_name=args.name,
     )
@@ -359,6 +360,10 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--rounds", type=int, default=6, help="minimum rounds (default 6)")
     ab.add_argument("--max-time", type=float, default=600, help="time budget in seconds")
     ab.add_argument("--mode", choices=("time", "instructions"), default="time")
+    ab.add_argument(
+        "--target-mde-pct", type=float, default=5.0,
+        help="add rounds until each benchmark could detect this slowdown (default 5)",
+    )  # fmt: skip
     ab.add_argument(
         "--env", action="append", default=[], metavar="K=V",
         help="per-side variable; {tree} is the side's tree (default PYTHONPATH={tree})",
