@@ -12,7 +12,7 @@ PERF_BASELINE ?= baselines/perfgate.json
 PERF_ARGS ?= -q -p no:cacheprovider --benchmark-enable --benchmark-max-time=0.5
 PERF_DIR := .perfgate
 
-.PHONY: install test lint demo perf-baseline perf-check accuracy clean
+.PHONY: install valgrind test lint demo perf-baseline perf-check accuracy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
@@ -22,7 +22,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: install
+# Instruction mode needs valgrind. Install Debian's when missing and possible
+# (as root); otherwise say so: the instruction-mode tests are then skipped.
+valgrind:
+	@command -v valgrind >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; } || \
+	  echo "valgrind is not installed (apt-get install valgrind): instruction-mode tests will be skipped"
+
+test: install valgrind
 	$(BIN)/python -m pytest tests --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
@@ -62,7 +70,7 @@ perf-check: install
 # and write docs/accuracy.md. About 8 minutes.
 ACCURACY_PROCESSES ?= 24
 ACCURACY_DRAWS ?= 200
-accuracy: install
+accuracy: install valgrind
 	rm -rf accuracy/data
 	$(BIN)/python accuracy/collect.py --processes $(ACCURACY_PROCESSES) --out accuracy/data
 	cd accuracy && ../$(BIN)/python instructions.py --runs 2 --out data
