@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from perfgate._results import Benchmark, Kind
 
-__all__ = ["COUNTER_SUFFIXES", "measure_counters"]
+__all__ = ["measure_counters"]
 
 _FS_EVENTS: Final = frozenset(
     {
@@ -37,7 +37,6 @@ _FS_EVENTS: Final = frozenset(
     }
 )  # fmt: skip
 _PROC_IO: Final = Path("/proc/self/io")
-COUNTER_SUFFIXES: Final = (":fs_calls", ":bytes_read", ":bytes_written", ":alloc_peak")
 
 
 class _FsCounter:

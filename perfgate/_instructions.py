@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from perfgate._config import INSTRUCTIONS_SUFFIX
 from perfgate._errors import InputError
 from perfgate._results import Benchmark, Kind
 
@@ -43,7 +44,6 @@ __all__ = [
 
 CALLS: Final = 3
 """Counted calls per benchmark (after one uncounted warm-up call)."""
-INSTRUCTIONS_SUFFIX: Final = ":instructions"
 LOG_NAME: Final = "markers.jsonl"
 DUMP_PREFIX: Final = "callgrind.out"
 _SUMMARY: Final = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)

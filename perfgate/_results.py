@@ -189,10 +189,6 @@ class Benchmark(_Strict):
             data["samples"] = [int(v) if v.is_integer() else v for v in self.samples]
         return data
 
-    @property
-    def has_raw_samples(self) -> bool:
-        return bool(self.samples)
-
 
 class Run(_Strict):
     """One process, one capture."""
@@ -224,10 +220,6 @@ class ResultsFile(_Strict):
     version: Literal[1] = RESULTS_VERSION
     environment: Environment = Field(default_factory=Environment)
     runs: Annotated[tuple[Run, ...], Field(min_length=1)]
-
-    def benchmark_names(self) -> list[str]:
-        """Every benchmark name, in first-seen order."""
-        return list(dict.fromkeys(b.name for run in self.runs for b in run.benchmarks))
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=1, exclude_none=True) + "\n"
