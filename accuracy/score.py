@@ -201,6 +201,39 @@ def score_instructions(data: Path) -> InstructionScore | None:
     )
 
 
+class _Tally:
+    """Verdicts of one rule in one setting, counted the same way for every rule."""
+
+    def __init__(self, workloads: list[str]) -> None:
+        self.workloads = workloads
+        self.flags: dict[str, list[bool]] = defaultdict(list)
+        self.unclear: dict[str, list[bool]] = defaultdict(list)
+        self.suite_alarms = 0
+        self.started = time.perf_counter()
+
+    def add(self, factor: str, verdicts: dict[str, str]) -> None:
+        self.flags[factor] += [verdicts[w] == "regression" for w in self.workloads]
+        self.unclear[factor] += [verdicts[w] == "inconclusive" for w in self.workloads]
+        if factor == "1.00":
+            self.suite_alarms += any(verdicts[w] == "regression" for w in self.workloads)
+
+    def cell(self, rule: str, condition: str, runs: tuple[int, int], draws: int,
+             mean_current_runs: float) -> Cell:  # fmt: skip
+        return Cell(
+            rule=rule,
+            condition=condition,
+            baseline_runs=runs[0],
+            current_runs=runs[1],
+            pairs=draws,
+            false_alarm_benchmark=statistics.fmean(self.flags["1.00"]),
+            false_alarm_suite=self.suite_alarms / draws,
+            power={f: statistics.fmean(self.flags[f]) for f in FACTORS[1:]},
+            inconclusive={f: statistics.fmean(self.unclear[f]) for f in FACTORS},
+            mean_current_runs=mean_current_runs,
+            seconds_per_compare=(time.perf_counter() - self.started) / (draws * len(FACTORS)),
+        )
+
+
 class Score(BaseModel):
     cells: list[Cell]
     instructions: InstructionScore | None = None
@@ -226,11 +259,8 @@ def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Scor
                 chosen = rng.sample(range(len(pool)), base_runs + cur_runs)
                 pairs.append((chosen[:base_runs], chosen[base_runs:]))
             for rule_name, rule in rules.items():
-                flags: dict[str, list[int]] = defaultdict(list)
+                tally = _Tally(workloads)
                 used_runs: list[int] = []
-                unclear: dict[str, list[int]] = defaultdict(list)
-                suite_alarms = 0
-                started = time.perf_counter()
                 for s1, s2 in pairs:
                     base = {w: [pool[i][(w, "1.00")] for i in s1] for w in workloads}
                     spare = [i for i in range(len(pool)) if i not in s1 and i not in s2]
@@ -251,24 +281,14 @@ def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Scor
 
                         verdicts, runs_used = rule(base, cur, more_runs)
                         used_runs.append(runs_used)
-                        flags[factor] += [verdicts[w] == "regression" for w in workloads]
-                        unclear[factor] += [verdicts[w] == "inconclusive" for w in workloads]
-                        if factor == "1.00":
-                            suite_alarms += any(verdicts[w] == "regression" for w in workloads)
-                elapsed = time.perf_counter() - started
+                        tally.add(factor, verdicts)
                 cells.append(
-                    Cell(
-                        rule=rule_name,
-                        condition=condition,
-                        baseline_runs=base_runs,
-                        current_runs=cur_runs,
-                        pairs=draws,
-                        false_alarm_benchmark=statistics.fmean(flags["1.00"]),
-                        false_alarm_suite=suite_alarms / draws,
-                        power={f: statistics.fmean(flags[f]) for f in FACTORS[1:]},
-                        inconclusive={f: statistics.fmean(unclear[f]) for f in FACTORS},
-                        mean_current_runs=statistics.fmean(used_runs),
-                        seconds_per_compare=elapsed / (draws * len(FACTORS)),
+                    tally.cell(
+                        rule_name,
+                        condition,
+                        (base_runs, cur_runs),
+                        draws,
+                        statistics.fmean(used_runs),
                     )
                 )
                 print(f"scored {rule_name} {condition} {base_runs}v{cur_runs}", file=sys.stderr)
@@ -302,10 +322,7 @@ def score_ab(data: Path, draws: int, seed: int = 0) -> list[Cell]:
             if rounds > rounds_available:
                 continue
             rng = random.Random(f"{seed}-ab-{condition}-{rounds}")
-            flags: dict[str, list[int]] = defaultdict(list)
-            unclear: dict[str, list[int]] = defaultdict(list)
-            suite_alarms = 0
-            started = time.perf_counter()
+            tally = _Tally(workloads)
             for _ in range(draws):
                 chosen = sorted(rng.sample(range(rounds_available), rounds))
                 for factor in FACTORS:
@@ -319,23 +336,11 @@ def score_ab(data: Path, draws: int, seed: int = 0) -> list[Cell]:
                         b.name: str(b.status)
                         for b in compare(base, head, config, paired=True).benchmarks
                     }
-                    flags[factor] += [verdicts[w] == "regression" for w in workloads]
-                    unclear[factor] += [verdicts[w] == "inconclusive" for w in workloads]
-                    if factor == "1.00":
-                        suite_alarms += any(verdicts[w] == "regression" for w in workloads)
+                    tally.add(factor, verdicts)
+            # Both sides run in the job: 2 x rounds processes.
             cells.append(
-                Cell(
-                    rule="perfgate A/B (paired rounds)",
-                    condition=condition,
-                    baseline_runs=rounds,
-                    current_runs=rounds,
-                    pairs=draws,
-                    false_alarm_benchmark=statistics.fmean(flags["1.00"]),
-                    false_alarm_suite=suite_alarms / draws,
-                    power={f: statistics.fmean(flags[f]) for f in FACTORS[1:]},
-                    inconclusive={f: statistics.fmean(unclear[f]) for f in FACTORS},
-                    mean_current_runs=2 * rounds,  # both sides run in the job
-                    seconds_per_compare=(time.perf_counter() - started) / (draws * len(FACTORS)),
+                tally.cell(
+                    "perfgate A/B (paired rounds)", condition, (rounds, rounds), draws, 2 * rounds
                 )
             )
             print(f"scored A/B {condition} {rounds} rounds", file=sys.stderr)
