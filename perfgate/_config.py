@@ -116,8 +116,9 @@ class Config(_Table):
     two runs to measure it from. Deliberately conservative for shared CI machines."""
     min_run_noise_pct: Annotated[float, Field(ge=0, le=100)] = 3.0
     """Floor under the measured between-run noise (one standard deviation, percent).
-    Three to five runs sometimes agree by luck; on the accuracy harness's data a 3%
-    floor removed every A/A gate failure without losing detection of 10% slowdowns."""
+    Three to five runs sometimes agree by luck; on the accuracy harness's tuning pool a
+    3% floor removed every A/A gate failure without losing detection of 10% slowdowns
+    (docs/statistics.md; on the later validation pool some remained, docs/accuracy.md)."""
     confirm_budget_s: Annotated[float, Field(ge=0)] = 120.0
     """Time budget (seconds) of the pytest plugin's adaptive confirmation: extra runs of
     only the undecided benchmarks after the first comparison. 0 turns it off."""
