@@ -92,7 +92,7 @@ def run_publish(
     """``perfgate publish``: job summary, check run, sticky comment; exit with the verdict."""
     from perfgate._github_context import GitHubContext
     from perfgate._history import load_history
-    from perfgate._publish import label_acceptance, load_report, publish
+    from perfgate._publish import load_report, publish
 
     comparison = load_report(report)
     ctx = GitHubContext.from_environment(os.environ, overrides)
@@ -101,7 +101,6 @@ def run_publish(
     def say(text: str) -> None:
         print(_redact(text, token))
 
-    comparison = label_acceptance(comparison, ctx, config)
     history = load_history(config.history, _warn)
     try:
         result = publish(
@@ -117,7 +116,8 @@ def run_publish(
         if result.summary_written:
             done += ", job summary written"
         print(f"perfgate: published ({done})", file=sys.stderr)
-    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+    published = result.comparison or comparison
+    return EXIT_FAIL if published.verdict is Verdict.FAIL else EXIT_PASS
 
 
 def _redact(text: str, token: str | None) -> str:

@@ -159,9 +159,6 @@ def _count_calls(
         if errors:
             raise errors[0]
         entries.append({"name": name, "kind": label, "dumps": [p.name for p in after[before:]]})
-    with (out_dir / LOG_NAME).open("a", encoding="utf-8") as log:
-        for entry in entries:
-            log.write(json.dumps(entry) + "\n")
 
 
 def _count(path: Path) -> int:

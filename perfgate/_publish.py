@@ -79,6 +79,8 @@ class PublishResult:
     comment: Literal["created", "updated", "skipped", "failed", "dry-run"] = "skipped"
     summary_written: bool = False
     messages: list[str] = field(default_factory=list)
+    comparison: Comparison | None = None
+    """The verdict as published (after label acceptance): the exit code follows it."""
 
 
 def _charts(comparison: Comparison, history: list[HistoryEntry]) -> dict[str, str]:
@@ -361,15 +363,29 @@ def publish(
     A read-only token skips the check and the comment with one message; other
     GitHub errors raise :class:`PublishError` (after the job summary is written).
     """
-    result = PublishResult()
+    result = PublishResult(comparison=comparison)
+    publisher = Publisher(
+        client_factory(ctx) if not dry_run else Github(lazy=True), ctx, config, sleep=sleep
+    )
+    if ctx.pr_number is None and ctx.event_name == "workflow_run" and ctx.token and not dry_run:
+        # The trusted workflow_run payload names no pull request for forks: find it
+        # (and its labels) first, so that the summary, the check run, the comment
+        # and the exit code all carry the same, label-accepted verdict.
+        try:
+            found = publisher.resolve_pull_request()
+        except PublishError as err:
+            found = None
+            result.messages.append(f"could not find the pull request ({err})")
+        if found is not None:
+            number, labels = found
+            ctx = ctx.model_copy(update={"pr_number": number, "labels": labels})
+            publisher.ctx = ctx
+    comparison = result.comparison = label_acceptance(comparison, ctx, config)
     comment = build_comment(comparison, ctx, config, history)
     summary = build_comment(comparison, ctx, config, history, limit=CHECK_SUMMARY_LIMIT, marker="")
     if ctx.step_summary is not None and not dry_run:
         write_step_summary(ctx.step_summary, summary)
         result.summary_written = True
-    publisher = Publisher(
-        client_factory(ctx) if not dry_run else Github(lazy=True), ctx, config, sleep=sleep
-    )
     check = publisher.check_run_payload(comparison, summary)
     if dry_run:
         import json
@@ -386,15 +402,6 @@ def publish(
         result.messages.append("no GITHUB_TOKEN: skipped the check run and the comment")
         return result
     try:
-        if ctx.pr_number is None and ctx.event_name == "workflow_run":
-            found = publisher.resolve_pull_request()
-            if found is not None:
-                number, labels = found
-                ctx = ctx.model_copy(update={"pr_number": number, "labels": labels})
-                publisher.ctx = ctx
-                comparison = label_acceptance(comparison, ctx, config)
-                comment = build_comment(comparison, ctx, config, history)
-                check = publisher.check_run_payload(comparison, summary)
         if ctx.head_sha:
             publisher.create_check_run(check)
             result.check_run = "created"

@@ -107,3 +107,15 @@ def test_without_valgrind_the_error_says_how_to_install_it(pytester, tmp_path):
         in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_each_counted_call_is_logged_once(tmp_path):
+    """One marker line per call (the empty overhead call plus CALLS counted
+    calls): a second copy would give each benchmark twice the samples."""
+    from perfgate._instructions import CALLS, LOG_NAME, count_in_child
+
+    calls = []
+    count_in_child("work", lambda: calls.append(1), tmp_path)
+    lines = (tmp_path / LOG_NAME).read_text().splitlines()
+    assert len(calls) == CALLS
+    assert len(lines) == 1 + CALLS

@@ -382,3 +382,29 @@ def test_workflow_run_recipe_resolves_a_fork_pull_request(github, tmp_path, resu
     (check,) = github.check_runs.values()
     assert check["head_sha"] == sha
     assert check["conclusion"] == "success"
+
+
+def test_workflow_run_label_acceptance_reaches_summary_check_and_exit_code(github, tmp_path, results):
+    """On workflow_run the pull request (and its acceptance label) is found through
+    the API: the job summary, the check run and the exit code must all use the
+    accepted verdict, not the one the report was written with."""
+    sha = "f" * 40
+    github.pulls.append({"number": 9, "head_sha": sha, "labels": ["perf-regression-accepted"]})
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({
+        "action": "completed",
+        "repository": {"full_name": "octo/proj"},
+        "workflow_run": {"head_sha": sha, "pull_requests": [],
+                         "head_repository": {"full_name": "fork/proj"}},
+    }))  # fmt: skip
+    summary = tmp_path / "s.md"
+    env = {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "workflow_run",
+           "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/proj",
+           "GITHUB_STEP_SUMMARY": str(summary)}  # fmt: skip
+    done = _cli(["publish", str(_report(results, tmp_path))], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    (check,) = github.check_runs.values()
+    assert check["conclusion"] == "success"
+    for text in (summary.read_text(), check["output"]["summary"]):
+        assert "perfgate: pass" in text
+        assert "accepted: label" in text
