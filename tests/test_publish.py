@@ -384,7 +384,9 @@ def test_workflow_run_recipe_resolves_a_fork_pull_request(github, tmp_path, resu
     assert check["conclusion"] == "success"
 
 
-def test_workflow_run_label_acceptance_reaches_summary_check_and_exit_code(github, tmp_path, results):
+def test_workflow_run_label_acceptance_reaches_summary_check_and_exit_code(
+    github, tmp_path, results
+):
     """On workflow_run the pull request (and its acceptance label) is found through
     the API: the job summary, the check run and the exit code must all use the
     accepted verdict, not the one the report was written with."""
