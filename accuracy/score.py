@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from perfgate import Benchmark, Config, ResultsFile, Run, compare, load_results
-from perfgate._confirm import confirm
+from perfgate.verdict._confirm import confirm
 
 HERE = Path(__file__).resolve().parent
 FACTORS = ("1.00", "1.02", "1.05", "1.10", "1.20")

@@ -53,7 +53,7 @@ def measure(project: Path, label: str, runs: int) -> Path:
         )
         outputs.append(str(out))
     merged = project / ".perfgate" / f"{label}.json"
-    perfgate = [sys.executable, "-m", "perfgate._cli"]
+    perfgate = [sys.executable, "-m", "perfgate"]
     subprocess.run([*perfgate, "merge", "-o", str(merged), *outputs], cwd=project, check=True)
     return merged
 
@@ -75,7 +75,7 @@ def main() -> int:
         step("injected a slowdown into textkit.unique_words (dict de-duplication -> list scan)")
         current = measure(project, "current", args.runs)
 
-        compare = [sys.executable, "-m", "perfgate._cli", "compare", str(baseline), str(current)]
+        compare = [sys.executable, "-m", "perfgate", "compare", str(baseline), str(current)]
         report = subprocess.run(
             [*compare, "--format", "markdown"], cwd=project, capture_output=True, text=True
         )

@@ -12,8 +12,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from perfgate._compare import compare
-    from perfgate._comparison import BenchmarkComparison, Comparison, SideInfo, Status, Verdict
     from perfgate._config import Config, Override, load_config
     from perfgate._errors import (
         ConfigError,
@@ -22,43 +20,51 @@ if TYPE_CHECKING:
         SchemaVersionError,
         WriteError,
     )
-    from perfgate._readers import load_results, parse_results
-    from perfgate._render import ReportFormat, render
-    from perfgate._results import Benchmark, Environment, Kind, ResultsFile, Run, Summary
-    from perfgate._stats import NoiseSource, RatioEstimate
-    from perfgate._storage import merge_results, save_results
     from perfgate._version import __version__
+    from perfgate.report._render import ReportFormat, render
+    from perfgate.results._model import Benchmark, Environment, Kind, ResultsFile, Run, Summary
+    from perfgate.results._readers import load_results, parse_results
+    from perfgate.results._storage import merge_results, save_results
+    from perfgate.verdict._compare import compare
+    from perfgate.verdict._comparison import (
+        BenchmarkComparison,
+        Comparison,
+        SideInfo,
+        Status,
+        Verdict,
+    )
+    from perfgate.verdict._stats import NoiseSource, RatioEstimate
 
 _EXPORTS: dict[str, str] = {
-    "Benchmark": "perfgate._results",
-    "BenchmarkComparison": "perfgate._comparison",
-    "Comparison": "perfgate._comparison",
+    "Benchmark": "perfgate.results._model",
+    "BenchmarkComparison": "perfgate.verdict._comparison",
+    "Comparison": "perfgate.verdict._comparison",
     "Config": "perfgate._config",
     "ConfigError": "perfgate._errors",
-    "Environment": "perfgate._results",
+    "Environment": "perfgate.results._model",
     "InputError": "perfgate._errors",
-    "Kind": "perfgate._results",
-    "NoiseSource": "perfgate._stats",
+    "Kind": "perfgate.results._model",
+    "NoiseSource": "perfgate.verdict._stats",
     "Override": "perfgate._config",
     "PerfgateError": "perfgate._errors",
-    "RatioEstimate": "perfgate._stats",
-    "ReportFormat": "perfgate._render",
-    "ResultsFile": "perfgate._results",
-    "Run": "perfgate._results",
+    "RatioEstimate": "perfgate.verdict._stats",
+    "ReportFormat": "perfgate.report._render",
+    "ResultsFile": "perfgate.results._model",
+    "Run": "perfgate.results._model",
     "SchemaVersionError": "perfgate._errors",
-    "SideInfo": "perfgate._comparison",
-    "Status": "perfgate._comparison",
-    "Summary": "perfgate._results",
-    "Verdict": "perfgate._comparison",
+    "SideInfo": "perfgate.verdict._comparison",
+    "Status": "perfgate.verdict._comparison",
+    "Summary": "perfgate.results._model",
+    "Verdict": "perfgate.verdict._comparison",
     "WriteError": "perfgate._errors",
     "__version__": "perfgate._version",
-    "compare": "perfgate._compare",
+    "compare": "perfgate.verdict._compare",
     "load_config": "perfgate._config",
-    "load_results": "perfgate._readers",
-    "merge_results": "perfgate._storage",
-    "parse_results": "perfgate._readers",
-    "render": "perfgate._render",
-    "save_results": "perfgate._storage",
+    "load_results": "perfgate.results._readers",
+    "merge_results": "perfgate.results._storage",
+    "parse_results": "perfgate.results._readers",
+    "render": "perfgate.report._render",
+    "save_results": "perfgate.results._storage",
 }
 
 __all__ = [

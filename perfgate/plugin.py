@@ -3,7 +3,7 @@
 pytest imports every installed plugin on every run, so this module stays thin:
 it imports nothing heavy (no scipy, jinja2, pydantic or PyGithub) and does
 nothing unless one of its options is given. The work lives in
-:mod:`perfgate._pytest_session`, imported only then.
+:mod:`perfgate.capture._session`, imported only then.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from perfgate._pytest_session import PerfgateSession
+    from perfgate.capture._session import PerfgateSession
 
 __all__ = [
     "INSTRUCTIONS_DIR_ENV",
@@ -99,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     counting_dir = os.environ.get(INSTRUCTIONS_DIR_ENV)
     if counting_dir:
-        from perfgate._pytest_session import InstructionCounter
+        from perfgate.capture._session import InstructionCounter
 
         config.pluginmanager.register(InstructionCounter(counting_dir), "perfgate-instructions")
         return
@@ -109,7 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not enabled:
         return
     from perfgate._errors import PerfgateError
-    from perfgate._pytest_session import PerfgateSession
+    from perfgate.capture._session import PerfgateSession
 
     try:
         session = PerfgateSession.from_pytest_config(config)
@@ -130,7 +130,7 @@ def perf_run(request: pytest.FixtureRequest) -> Any:
     after the test, or ``name``); with it off, the target runs once. A command
     that exits non-zero fails the test. Returns the wall times in seconds.
     """
-    from perfgate._pytest_session import PerfRun
+    from perfgate.capture._session import PerfRun
 
     return PerfRun(request.node.nodeid, session_of(request.config))
 

@@ -50,7 +50,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_the_plugin_module_imports_nothing_heavy():
-    heavy = ("scipy", "jinja2", "pydantic", "github", "perfgate._compare")
+    heavy = ("scipy", "jinja2", "pydantic", "github", "perfgate.verdict._compare")
     code = f"import sys, perfgate.plugin; print([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
@@ -185,7 +185,7 @@ def test_confirmation_reruns_only_undecided_benchmarks(project):
 
 
 def test_rerun_args_drop_paths_and_perfgate_options():
-    from perfgate._pytest_session import _rerun_args
+    from perfgate.capture._session import _rerun_args
 
     args = [
         "tests/benchmarks", "-q", "--perfgate-baseline", "b.json", "--perfgate-report=r.md",

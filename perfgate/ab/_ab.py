@@ -1,0 +1,262 @@
+"""Same-job A/B: measure the base and the head revision alternately.
+
+The base revision (and ``--head`` when given) is checked out into a temporary
+``git worktree``; the head defaults to the working tree. Each side runs in its
+own Python process, in its own tree, with ``PYTHONPATH`` pointing at that tree
+(or what ``--env`` says, ``{tree}`` standing for the side's tree), so each side
+imports its own code. Before measuring, perfgate checks that the project's
+top-level packages import from the side's own tree and refuses when an
+installed copy (a stale editable install, typically) would shadow them.
+
+Rounds alternate A B B A A B B A …, so neither side always runs first. Round
+*i* yields run *i* of each side; the analysis pairs them
+(``compare(..., paired=True)``). After the minimum rounds, extra rounds are
+made while any benchmark is undecided or its MDE is above the target (5% by
+default), and the time budget allows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from perfgate._config import Config
+from perfgate._errors import InputError, PerfgateError
+from perfgate.results._model import Environment, ResultsFile, Run
+from perfgate.results._readers import load_results
+from perfgate.verdict._compare import compare
+from perfgate.verdict._comparison import Comparison
+from perfgate.verdict._confirm import needs_more_data
+
+__all__ = ["ABPlan", "ABResult", "git_worktree", "round_order", "run_ab"]
+
+MAX_ROUND_FACTOR: Final = 3
+"""Adaptive rounds stop at this multiple of the minimum."""
+
+
+class GitError(PerfgateError):
+    """A git command failed (unknown revision, not a repository…)."""
+
+
+def _git(args: Sequence[str], cwd: Path) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if done.returncode != 0:
+        message = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        raise GitError(f"git {' '.join(args)}: {message}")
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def git_worktree(repo: Path, ref: str) -> Iterator[Path]:
+    """A detached worktree of ``ref``, removed afterwards (also on errors and Ctrl-C)."""
+    _git(["rev-parse", "--verify", f"{ref}^{{commit}}"], repo)
+    scratch = Path(tempfile.mkdtemp(prefix="perfgate-ab-"))
+    tree = scratch / "tree"
+    try:
+        _git(["worktree", "add", "--detach", str(tree), ref], repo)
+        yield tree
+    finally:
+        with contextlib.suppress(GitError):
+            _git(["worktree", "remove", "--force", str(tree)], repo)
+        shutil.rmtree(scratch, ignore_errors=True)
+        with contextlib.suppress(GitError):
+            _git(["worktree", "prune"], repo)
+
+
+def round_order(rounds: int) -> list[tuple[int, str]]:
+    """(round, side) in the order A B, B A, A B, B A …"""
+    order: list[tuple[int, str]] = []
+    for index in range(rounds):
+        sides = ("base", "head") if index % 2 == 0 else ("head", "base")
+        order.extend((index, side) for side in sides)
+    return order
+
+
+def _top_level_packages(tree: Path) -> list[str]:
+    found = []
+    for root in (tree, tree / "src"):
+        if root.is_dir():
+            for child in sorted(root.iterdir()):
+                if (child / "__init__.py").is_file() and child.name not in ("tests", "test"):
+                    found.append(child.name)
+    return found
+
+
+@dataclass
+class ABPlan:
+    """What to measure."""
+
+    repo: Path
+    base_ref: str
+    head_ref: str | None
+    rounds: int
+    max_time_s: float
+    pytest_args: list[str]
+    env: dict[str, str]
+    """Per-side environment; ``{tree}`` in a value stands for the side's tree."""
+    mode: str = "time"
+    target_mde_pct: float = 5.0
+    """Keep adding rounds (within the budget) until every time benchmark's MDE is
+    at most this, or it is decided."""
+    command: str | None = None
+    command_name: str = "command"
+
+
+@dataclass
+class ABResult:
+    base: ResultsFile
+    head: ResultsFile
+    comparison: Comparison
+    rounds: int
+    seconds: float
+    log: list[str] = field(default_factory=list)
+
+
+def _side_env(plan: ABPlan, tree: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    values = {k: v.replace("{tree}", str(tree)) for k, v in plan.env.items()}
+    if "PYTHONPATH" not in values:
+        values["PYTHONPATH"] = os.pathsep.join(
+            [str(tree), *([str(tree / "src")] if (tree / "src").is_dir() else [])]
+        )
+    env.update(values)
+    return env
+
+
+def check_imports(tree: Path, env: Mapping[str, str], label: str) -> None:
+    """Refuse when a package of the project would not import from ``tree``."""
+    for package in _top_level_packages(tree):
+        probe = f"import {package}, os; print(os.path.realpath({package}.__file__))"
+        done = subprocess.run(
+            [sys.executable, "-c", probe], cwd=tree, env=dict(env),
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+            raise InputError(f"the {label} revision does not import: {package}: {tail}")
+        where = Path(done.stdout.strip())
+        if not where.is_relative_to(tree.resolve()):
+            raise InputError(
+                f"the {label} side imports {package} from {where.parent}, not from its own tree "
+                f"({tree}): an installed copy (a stale editable install?) shadows it; uninstall "
+                "it, or point --env PYTHONPATH={tree}/... at the package"
+            )
+
+
+def _measure(plan: ABPlan, tree: Path, env: Mapping[str, str], out: Path) -> str | None:
+    """One run of one side; returns an error text, or None."""
+    if plan.command is not None:
+        argv = [sys.executable, "-m", "perfgate", "run", "--name", plan.command_name,
+                "--rounds", "1", "-o", str(out), "--shell", "--", plan.command]  # fmt: skip
+    else:
+        argv = [sys.executable, "-m", "pytest", *plan.pytest_args, "-p", "no:cacheprovider",
+                "-q", "--perfgate-confirm-budget", "0", "--perfgate-output", str(out)]  # fmt: skip
+        if plan.mode == "instructions":
+            argv.append("--perfgate-mode=instructions")
+    done = subprocess.run(
+        argv, cwd=tree, env=dict(env), capture_output=True, text=True, check=False
+    )
+    if not out.is_file():
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        return f"exit {done.returncode}: {' | '.join(tail)}"
+    return None
+
+
+def run_ab(
+    plan: ABPlan,
+    config: Config,
+    *,
+    progress: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ABResult:
+    """Measure both sides in alternating rounds and compare them, paired."""
+    repo = Path(_git(["rev-parse", "--show-toplevel"], plan.repo))
+    base_sha = _git(["rev-parse", f"{plan.base_ref}^{{commit}}"], repo)
+    head_sha = _git(["rev-parse", f"{plan.head_ref or 'HEAD'}^{{commit}}"], repo)
+    started = clock()
+    with contextlib.ExitStack() as stack:
+        base_tree = stack.enter_context(git_worktree(repo, plan.base_ref))
+        head_tree = (
+            stack.enter_context(git_worktree(repo, plan.head_ref)) if plan.head_ref else repo
+        )
+        trees = {"base": base_tree, "head": head_tree}
+        envs = {side: _side_env(plan, tree) for side, tree in trees.items()}
+        if plan.command is None:
+            for side in trees:
+                check_imports(trees[side], envs[side], side)
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="perfgate-ab-out-")))
+        runs: dict[str, list[Run | None]] = {"base": [], "head": []}
+        log: list[str] = []
+        # Deterministic counts need one round; times need the minimum, then more if useful.
+        minimum = 1 if plan.mode == "instructions" and plan.command is None else plan.rounds
+        limit = minimum * (1 if minimum == 1 else MAX_ROUND_FACTOR)
+        done_rounds = 0
+        comparison: Comparison | None = None
+        while done_rounds < limit:
+            batch = minimum if done_rounds == 0 else 2  # extra rounds come in A B / B A pairs
+            for index, side in round_order(done_rounds + batch)[2 * done_rounds :]:
+                if progress:
+                    progress(f"round {index + 1}: {side} ({clock() - started:.0f} s elapsed)")
+                out = scratch / f"{side}-{index}.json"
+                error = _measure(plan, trees[side], envs[side], out)
+                if error is not None:
+                    if index == 0:
+                        raise InputError(f"the {side} revision failed to run: {error}")
+                    log.append(f"round {index + 1}, {side}: failed ({error}); round skipped")
+                    runs[side].append(None)
+                    continue
+                (run,) = load_results(out, log.append).runs
+                runs[side].append(run)
+            done_rounds += batch
+            comparison = _compare(runs, config, base_sha, head_sha)
+            undecided = [
+                b
+                for b in comparison.benchmarks
+                if needs_more_data(b, config)
+                or (b.mde_pct is not None and b.mde_pct > plan.target_mde_pct)
+            ]
+            elapsed = clock() - started
+            per_round = elapsed / done_rounds
+            if not undecided or elapsed + 2 * per_round > plan.max_time_s:
+                if undecided:
+                    log.append(f"time budget reached with {len(undecided)} benchmark(s) undecided")
+                break
+            log.append(
+                f"{len(undecided)} benchmark(s) undecided after {done_rounds} rounds: 2 more"
+            )
+    assert comparison is not None
+    base, head = _results(runs["base"], base_sha), _results(runs["head"], head_sha)
+    return ABResult(base, head, comparison, done_rounds, clock() - started, log)
+
+
+def _results(runs: Sequence[Run | None], sha: str) -> ResultsFile:
+    kept = [run for run in runs if run is not None]
+    return ResultsFile(environment=Environment(git_commit=sha), runs=tuple(kept))
+
+
+def _compare(
+    runs: dict[str, list[Run | None]], config: Config, base_sha: str, head_sha: str
+) -> Comparison:
+    # Keep only complete rounds, so run i of each side is round i.
+    pairs = [(a, b) for a, b in zip(runs["base"], runs["head"], strict=False) if a and b]
+    if not pairs:
+        raise InputError("no round produced results on both sides")
+    base = ResultsFile(
+        environment=Environment(git_commit=base_sha), runs=tuple(a for a, _ in pairs)
+    )
+    head = ResultsFile(
+        environment=Environment(git_commit=head_sha), runs=tuple(b for _, b in pairs)
+    )
+    return compare(base, head, config, baseline_label="base", current_label="head", paired=True)

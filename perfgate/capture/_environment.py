@@ -1,0 +1,77 @@
+"""Describe the machine and checkout a capture runs on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from perfgate._version import __version__
+from perfgate.results._model import Environment
+
+__all__ = ["collect_environment"]
+
+_GIT_TIMEOUT_S: Final = 5.0
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _cpu_model() -> str | None:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Processor", "cpu model"):
+            return value.strip() or None
+    return platform.processor() or None
+
+
+def _ci(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return "github-actions", environ.get("GITHUB_RUN_ID")
+    if environ.get("GITLAB_CI") == "true":
+        return "gitlab-ci", environ.get("CI_JOB_ID")
+    if environ.get("CI"):
+        return "ci", None
+    return None, None
+
+
+def collect_environment(cwd: Path, environ: Mapping[str, str] | None = None) -> Environment:
+    """Collect the environment of a capture made in ``cwd`` (git info from there)."""
+    env = os.environ if environ is None else environ
+    commit = _git(["rev-parse", "HEAD"], cwd)
+    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd) if commit else None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd) if commit else None
+    provider, run_id = _ci(env)
+    return Environment(
+        python_version=platform.python_version(),
+        python_implementation=platform.python_implementation(),
+        platform=f"{platform.system()}-{platform.release()}",
+        machine=platform.machine() or None,
+        cpu_model=_cpu_model(),
+        cpu_count=os.cpu_count(),
+        perfgate_version=__version__,
+        git_commit=commit,
+        git_branch=branch,
+        git_dirty=None if status is None else bool(status),
+        ci_provider=provider,
+        ci_run_id=run_id,
+    )

@@ -1,0 +1,203 @@
+"""Instruction counts under valgrind, per call of the benchmarked function only.
+
+How (chosen by measuring, see docs/modes.md): the pytest process that counts
+runs under ``valgrind --tool=callgrind --collect-atstart=no
+--toggle-collect=qsort_r --dump-after=qsort_r``. Counting is off everywhere
+(interpreter start-up, collection, fixtures, the harness) except inside libc's
+``qsort_r``, which perfgate enters through ``qsort`` with a two-element array
+and a ``ctypes`` comparator callback that calls the benchmarked function once.
+callgrind writes one dump per call; its ``summary:`` line is the count. The
+same callback with an empty body measures the marker's own overhead, which is
+subtracted. Garbage collection is off during the counted calls. No compiler
+is needed. The counting process sets
+``PYTHONHASHSEED=0`` and, where ``setarch`` exists, runs with address-space
+randomisation off.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from perfgate._config import INSTRUCTIONS_SUFFIX
+from perfgate._errors import InputError
+from perfgate.results._model import Benchmark, Kind
+
+__all__ = [
+    "CALLS",
+    "INSTRUCTIONS_SUFFIX",
+    "LOG_NAME",
+    "count_in_child",
+    "read_counts",
+    "require_valgrind",
+    "valgrind_prefix",
+]
+
+CALLS: Final = 3
+"""Counted calls per benchmark (after one uncounted warm-up call)."""
+LOG_NAME: Final = "markers.jsonl"
+DUMP_PREFIX: Final = "callgrind.out"
+_SUMMARY: Final = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
+_INSTALL_HINT: Final = (
+    "instruction mode needs valgrind, which is not installed: install it with "
+    "`apt-get install valgrind` (Debian, Ubuntu) or `dnf install valgrind` (Fedora)"
+)
+
+
+def require_valgrind() -> str:
+    """valgrind's path, or an error that says how to install it."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise InputError(_INSTALL_HINT)
+    return valgrind
+
+
+def valgrind_prefix(out_dir: Path) -> list[str]:
+    """The command prefix that runs the real Python binary under callgrind."""
+    valgrind = require_valgrind()
+    prefix = []
+    setarch = shutil.which("setarch")
+    if setarch is not None:
+        prefix = [setarch, os.uname().machine, "-R"]
+    return [
+        *prefix,
+        valgrind,
+        "-q",
+        "--tool=callgrind",
+        "--collect-atstart=no",
+        "--toggle-collect=qsort_r",
+        "--dump-after=qsort_r",
+        f"--callgrind-out-file={out_dir / DUMP_PREFIX}.%p",
+        _interpreter(),
+    ]
+
+
+def _interpreter() -> str:
+    """The Python binary valgrind must start. A venv's ``bin/python`` symlink is kept
+    (it is how Python finds the venv); a shell shim (pyenv) would hide the real
+    binary from valgrind, so it is resolved."""
+    executable = sys.executable
+    try:
+        with Path(executable).open("rb") as handle:
+            is_script = handle.read(2) == b"#!"
+    except OSError:
+        return executable
+    return os.path.realpath(executable) if is_script else executable
+
+
+_CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def _libc_qsort() -> Any:
+    qsort = ctypes.CDLL(None).qsort
+    qsort.restype = None
+    qsort.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, _CMP]
+    return qsort
+
+
+def _dumps(out_dir: Path) -> list[Path]:
+    return sorted(out_dir.glob(f"{DUMP_PREFIX}.*.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+
+
+def count_in_child(name: str, function: Callable[[], object], out_dir: Path) -> None:
+    """In the counting process: call ``function`` inside the marker, log which dump
+    holds which call. One empty call first measures the marker's overhead."""
+    qsort = _libc_qsort()
+    array = (ctypes.c_int * 2)(1, 2)
+    entries: list[dict[str, Any]] = []
+    # A garbage collection inside a counted call would add its instructions to
+    # that call, and when one happens depends on everything allocated before.
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        _count_calls(name, function, out_dir, qsort, array, entries)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    with (out_dir / LOG_NAME).open("a", encoding="utf-8") as log:
+        for entry in entries:
+            log.write(json.dumps(entry) + "\n")
+
+
+def _count_calls(
+    name: str,
+    function: Callable[[], object],
+    out_dir: Path,
+    qsort: Any,
+    array: Any,
+    entries: list[dict[str, Any]],
+) -> None:
+    for label, target in [("empty", lambda: None)] + [("call", function)] * CALLS:
+        errors: list[BaseException] = []
+
+        def callback(
+            _a: object,
+            _b: object,
+            target: Callable[[], object] = target,
+            errors: list[BaseException] = errors,
+        ) -> int:
+            # An exception cannot cross the C frame of qsort: keep it, re-raise below.
+            try:
+                target()
+            except BaseException as err:  # noqa: BLE001
+                errors.append(err)
+            return 0
+
+        before = len(_dumps(out_dir))
+        qsort(array, 2, ctypes.sizeof(ctypes.c_int), _CMP(callback))
+        after = _dumps(out_dir)
+        if errors:
+            raise errors[0]
+        entries.append({"name": name, "kind": label, "dumps": [p.name for p in after[before:]]})
+
+
+def _count(path: Path) -> int:
+    match = _SUMMARY.search(path.read_text(encoding="utf-8", errors="replace"))
+    if match is None:
+        raise InputError(f"{path}: no summary line in the callgrind output")
+    return int(match.group(1))
+
+
+def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[Benchmark]:
+    """``NAME:instructions`` counter benchmarks from a counting process's dumps."""
+    log = out_dir / LOG_NAME
+    if not log.is_file():
+        return []
+    empty: dict[str, list[int]] = {}
+    calls: dict[str, list[int]] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        dumps: Sequence[str] = entry["dumps"]
+        if len(dumps) != 1:
+            # The benchmark itself called qsort (or nothing was dumped): cannot attribute.
+            warn(f"{entry['name']}: {len(dumps)} callgrind dumps for one call; not counted")
+            calls.setdefault(entry["name"], []).append(-1)
+            continue
+        target = empty if entry["kind"] == "empty" else calls
+        target.setdefault(entry["name"], []).append(_count(out_dir / dumps[0]))
+    benchmarks = []
+    for name, counts in calls.items():
+        if any(c < 0 for c in counts) or name not in empty:
+            continue
+        overhead = statistics.median(empty[name])
+        per_call = tuple(float(max(c - overhead, 0)) for c in counts)
+        benchmarks.append(
+            Benchmark(
+                name=f"{name}{INSTRUCTIONS_SUFFIX}",
+                kind=Kind.COUNTER,
+                unit="instructions",
+                samples=per_call,
+                extra={"marker_overhead": overhead},
+            )
+        )
+    return benchmarks

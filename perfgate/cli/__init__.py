@@ -1,0 +1,1 @@
+"""The ``perfgate`` command line: parsing, and one plain ``run_*`` function per command."""

@@ -1,0 +1,469 @@
+"""The ``perfgate`` command line.
+
+Each subcommand parses its arguments here and calls a plain ``run_*`` function
+with typed values. This is the only place, with the pytest plugin, that prints
+or chooses exit codes: 0 pass, 1 the gate failed, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, NoReturn
+
+from perfgate._config import Config, find_pyproject, load_config
+from perfgate._errors import PerfgateError
+from perfgate._version import __version__
+from perfgate.report._render import ReportFormat, render
+from perfgate.results._readers import load_results
+from perfgate.results._storage import merge_results, save_results, write_atomic
+from perfgate.verdict._compare import compare
+from perfgate.verdict._comparison import Verdict
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from perfgate.publish._github_context import GitHubContext
+
+__all__ = ["main", "run_compare", "run_history_add", "run_merge", "run_publish"]
+
+EXIT_PASS: Final = 0
+EXIT_FAIL: Final = 1
+EXIT_ERROR: Final = 2
+
+
+def _warn(message: str) -> None:
+    print(f"perfgate: warning: {message}", file=sys.stderr)
+
+
+def _config(path: Path | None) -> Config:
+    return load_config(path if path is not None else find_pyproject(Path.cwd()))
+
+
+def run_compare(
+    baseline: Path,
+    current: Path,
+    *,
+    fmt: ReportFormat,
+    output: Path | None,
+    config: Config,
+    evidence_dir: Path | None = None,
+    state: Path | None = None,
+) -> int:
+    """``perfgate compare``: print or write the report; return the exit code."""
+    comparison = compare(load_results(baseline, _warn), load_results(current, _warn), config)
+    if evidence_dir is not None or state is not None:
+        from perfgate.report._evidence import append_metrics_line, write_state
+
+        if evidence_dir is not None:
+            append_metrics_line(evidence_dir, comparison)
+        if state is not None:
+            write_state(state, comparison)
+    report = render(comparison, fmt, template_dir=config.template_dir)
+    if output is None:
+        sys.stdout.write(report)
+    else:
+        write_atomic(output, report)
+        print(
+            render(comparison, ReportFormat.TEXT, template_dir=config.template_dir).splitlines()[0],
+            file=sys.stderr,
+        )
+    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _github_client(ctx: GitHubContext) -> Github:
+    from github import Auth, Github
+
+    assert ctx.token is not None
+    # perfgate retries itself (and re-lists before re-posting a comment), so
+    # PyGithub's own retries, which also repeat POSTs, are off.
+    return Github(
+        auth=Auth.Token(ctx.token.get_secret_value()), base_url=ctx.api_url, retry=None, lazy=True
+    )
+
+
+def run_publish(
+    report: Path, *, config: Config, overrides: dict[str, object], dry_run: bool
+) -> int:
+    """``perfgate publish``: job summary, check run, sticky comment; exit with the verdict."""
+    from perfgate.publish._github import load_report, publish
+    from perfgate.publish._github_context import GitHubContext
+    from perfgate.report._history import load_history
+
+    comparison = load_report(report)
+    ctx = GitHubContext.from_environment(os.environ, overrides)
+    token = ctx.token.get_secret_value() if ctx.token else None
+
+    def say(text: str) -> None:
+        print(_redact(text, token))
+
+    history = load_history(config.history, _warn)
+    try:
+        result = publish(
+            comparison, ctx, config, history,
+            client_factory=_github_client, dry_run=dry_run, out=say,
+        )  # fmt: skip
+    except PerfgateError as err:
+        raise PerfgateError(_redact(str(err), token)) from None
+    for message in result.messages:
+        print(_redact(f"perfgate: {message}", token), file=sys.stderr)
+    if not dry_run:
+        done = f"check run {result.check_run}, comment {result.comment}"
+        if result.summary_written:
+            done += ", job summary written"
+        print(f"perfgate: published ({done})", file=sys.stderr)
+    published = result.comparison or comparison
+    return EXIT_FAIL if published.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _redact(text: str, token: str | None) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def run_history_add(
+    results: Path, *, config: Config, history: Path | None, max_entries: int | None
+) -> int:
+    """``perfgate history add``: append a baseline's summary to the trend history."""
+    from perfgate.report._history import append_history, summarise
+
+    path = history or config.history
+    kept = append_history(
+        path,
+        summarise(load_results(results, _warn)),
+        max_entries or config.history_max_entries,
+        _warn,
+    )
+    print(f"perfgate: {path} now holds {kept} entries", file=sys.stderr)
+    return EXIT_PASS
+
+
+def run_command_cli(
+    name: str,
+    command: Sequence[str],
+    *,
+    rounds: int,
+    warmup: int,
+    output: Path | None,
+    cwd: Path | None,
+    env: Sequence[str],
+    shell: bool,
+) -> int:
+    """``perfgate run``: time a command; exit 1 when any round failed."""
+    from perfgate.capture._commands import run_command
+    from perfgate.capture._environment import collect_environment
+
+    extra_env = _parse_env(env)
+    progress = _warn_plain if sys.stderr.isatty() else None
+    result = run_command(
+        name, command, rounds=rounds, warmup=warmup, shell=shell, cwd=cwd,
+        env={**os.environ, **extra_env}, progress=progress,
+    )  # fmt: skip
+    for bad in result.failed:
+        tail = " | ".join(bad.stderr_tail) or "(no stderr)"
+        print(
+            f"perfgate: round {bad.round + 1} failed with exit code {bad.exit_code}: {tail}",
+            file=sys.stderr,
+        )
+    results = result.to_results(collect_environment(cwd or Path.cwd()))
+    if results is None:
+        print(f"perfgate: every round of {name!r} failed; nothing was timed", file=sys.stderr)
+        return EXIT_FAIL
+    good = [r.wall_s for r in result.measured if r.ok]
+    print(
+        f"perfgate: {name}: {len(good)} round(s), median {sorted(good)[len(good) // 2]:.3f} s",
+        file=sys.stderr,
+    )
+    if output is not None:
+        save_results(output, results)
+    else:
+        sys.stdout.write(results.to_json())
+    return EXIT_FAIL if result.failed else EXIT_PASS
+
+
+def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
+    """``perfgate ab``: interleaved A/B of two revisions in this job."""
+    from perfgate.ab._ab import ABPlan, run_ab
+
+    env = _parse_env(args.env)
+    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    plan = ABPlan(
+        repo=Path.cwd(),
+        base_ref=args.base,
+        head_ref=args.head,
+        rounds=args.rounds,
+        max_time_s=args.max_time,
+        pytest_args=list(pytest_args),
+        env=env,
+        mode=args.mode,
+        target_mde_pct=args.target_mde_pct,
+        command=args.command_line,
+        command_name=args.name,
+    )
+    if plan.rounds < 2 and plan.mode == "time":
+        raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
+    result = run_ab(plan, config, progress=_warn_plain)
+    for line in result.log:
+        _warn_plain(line)
+    _warn_plain(f"A/B: {result.rounds} rounds in {result.seconds:.0f} s")
+    comparison = result.comparison
+    if args.evidence_dir is not None or args.state is not None:
+        from perfgate.report._evidence import append_metrics_line, write_state
+
+        if args.evidence_dir is not None:
+            append_metrics_line(args.evidence_dir, comparison)
+        if args.state is not None:
+            write_state(args.state, comparison)
+    report = render(comparison, ReportFormat(args.format), template_dir=config.template_dir)
+    if args.output is None:
+        sys.stdout.write(report)
+    else:
+        write_atomic(args.output, report)
+        print(render(comparison, ReportFormat.TEXT).splitlines()[0], file=sys.stderr)
+    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _parse_env(items: Sequence[str]) -> dict[str, str]:
+    """``--env K=V`` values as a mapping."""
+    env = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PerfgateError(f"--env {item!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def _warn_plain(message: str) -> None:
+    print(f"perfgate: {message}", file=sys.stderr)
+
+
+def run_ingest(
+    paths: Sequence[Path],
+    *,
+    output: Path | None,
+    task: str | None,
+    pipeline: str | None,
+    since: str | None,
+    until: str | None,
+) -> int:
+    """``perfgate ingest``: orchestrator run records to a results file."""
+    from perfgate.results._ingest import IngestFilter, ingest
+
+    keep = IngestFilter(task=task, pipeline=pipeline, since=_when(since), until=_when(until))
+    report = ingest(paths, keep=keep, warn=_warn)
+    print(f"perfgate: {report.summary()}", file=sys.stderr)
+    if report.results is None:
+        raise PerfgateError("no timing samples in these records (no succeeded run or stage)")
+    if output is not None:
+        save_results(output, report.results)
+        print(f"perfgate: wrote {output} ({len(report.results.runs)} runs)", file=sys.stderr)
+    else:
+        sys.stdout.write(report.results.to_json())
+    return EXIT_PASS
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise PerfgateError(f"{text!r}: expected an ISO date or time, e.g. 2026-11-16") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def run_merge(output: Path, inputs: Sequence[Path]) -> int:
+    """``perfgate merge``: combine results files, keeping every run separate."""
+    merged = merge_results([load_results(path, _warn) for path in inputs])
+    save_results(output, merged)
+    print(f"perfgate: wrote {output} ({len(merged.runs)} runs)", file=sys.stderr)
+    return EXIT_PASS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line and exit with perfgate's usage code."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"perfgate: error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="perfgate",
+        description="A CI performance regression gate with verdicts you can trust.",
+    )
+    parser.add_argument("--version", action="version", version=f"perfgate {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PYPROJECT",
+        help="pyproject.toml with [tool.perfgate] (default: nearest one above the cwd)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    cmp = commands.add_parser("compare", help="compare results against a baseline")
+    cmp.add_argument(
+        "baseline", type=Path, help="baseline results (perfgate or pytest-benchmark JSON)"
+    )
+    cmp.add_argument(
+        "current", type=Path, help="current results (perfgate or pytest-benchmark JSON)"
+    )
+    cmp.add_argument(
+        "--format", choices=[f.value for f in ReportFormat], default="text", help="report format"
+    )
+    cmp.add_argument("--output", "-o", type=Path, help="write the report here instead of stdout")
+    cmp.add_argument("--threshold-pct", type=float, help="override threshold_pct")
+    cmp.add_argument(
+        "--evidence-dir", type=Path, help="append a metrics line to DIR/perfgate-metrics.jsonl"
+    )
+    cmp.add_argument("--state", type=Path, help="write a state snapshot (latest verdicts) here")
+    cmp.add_argument("--alpha", type=float, help="override alpha")
+
+    pub = commands.add_parser(
+        "publish", help="post the check run, the sticky PR comment and the job summary"
+    )
+    pub.add_argument("report", type=Path, help="JSON report from perfgate compare --format json")
+    pub.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send nothing"
+    )
+    pub.add_argument("--repo", dest="repository", help="owner/name (default: GITHUB_REPOSITORY)")
+    pub.add_argument(
+        "--pr", dest="pr_number", type=int, help="pull request number (default: event)"
+    )
+    pub.add_argument("--sha", dest="head_sha", help="commit for the check run (default: PR head)")
+    pub.add_argument("--event-path", type=Path, help="event payload (default: GITHUB_EVENT_PATH)")
+
+    hist = commands.add_parser("history", help="baseline history for trend charts")
+    hist_commands = hist.add_subparsers(dest="history_command", required=True, parser_class=_Parser)
+    hist_add = hist_commands.add_parser("add", help="append a baseline's summary line")
+    hist_add.add_argument("results", type=Path, help="the baseline results file")
+    hist_add.add_argument("--history", type=Path, help="history file (default: config history)")
+    hist_add.add_argument("--max-entries", type=int, help="lines to keep (default: config)")
+
+    run = commands.add_parser("run", help="time a command (a pipeline run), in rounds")
+    run.add_argument("--name", required=True, help="benchmark name")
+    run.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
+    run.add_argument("--warmup", type=int, default=0, help="unmeasured rounds first")
+    run.add_argument("--output", "-o", type=Path, help="results file (default: stdout)")
+    run.add_argument("--cwd", type=Path, help="run the command here")
+    run.add_argument("--env", action="append", default=[], metavar="K=V", help="extra variable")
+    run.add_argument("--shell", action="store_true", help="run the command through the shell")
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command")
+
+    ab = commands.add_parser("ab", help="A/B: base and head interleaved in this job")
+    ab.add_argument("--base", required=True, help="base revision (use the merge-base in CI)")
+    ab.add_argument("--head", help="head revision (default: the working tree)")
+    ab.add_argument("--rounds", type=int, default=6, help="minimum rounds (default 6)")
+    ab.add_argument("--max-time", type=float, default=600, help="time budget in seconds")
+    ab.add_argument("--mode", choices=("time", "instructions"), default="time")
+    ab.add_argument(
+        "--target-mde-pct", type=float, default=5.0,
+        help="add rounds until each benchmark could detect this slowdown (default 5)",
+    )  # fmt: skip
+    ab.add_argument(
+        "--env", action="append", default=[], metavar="K=V",
+        help="per-side variable; {tree} is the side's tree (default PYTHONPATH={tree})",
+    )  # fmt: skip
+    ab.add_argument(
+        "--command", dest="command_line", help="time this shell command instead of pytest"
+    )
+    ab.add_argument("--name", default="command", help="benchmark name for --command")
+    ab.add_argument("--format", choices=[f.value for f in ReportFormat], default="text")
+    ab.add_argument("--output", "-o", type=Path, help="write the report here")
+    ab.add_argument("--evidence-dir", type=Path, help="append a metrics line here")
+    ab.add_argument("--state", type=Path, help="write a state snapshot here")
+    ab.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS")
+
+    ing = commands.add_parser("ingest", help="import Codex Orchestrator run records")
+    ing.add_argument("paths", type=Path, nargs="+", help=".runs/ dirs, manifest.json, metrics.json")
+    ing.add_argument("--output", "-o", type=Path, help="results file (default: stdout)")
+    ing.add_argument("--task", help="only this task id")
+    ing.add_argument("--pipeline", help="only this pipeline (e.g. diagnostics)")
+    ing.add_argument("--since", help="only runs started at or after (ISO date/time, UTC)")
+    ing.add_argument("--until", help="only runs started at or before (ISO date/time, UTC)")
+
+    mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")
+    mrg.add_argument("--output", "-o", type=Path, required=True, help="merged results file")
+    mrg.add_argument("inputs", type=Path, nargs="+", help="results files to merge")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "compare":
+        config = _config(args.config)
+        flags = {"threshold_pct": args.threshold_pct, "alpha": args.alpha}
+        overrides = {key: value for key, value in flags.items() if value is not None}
+        if overrides:
+            config = config.updated(**overrides)
+        return run_compare(
+            args.baseline,
+            args.current,
+            fmt=ReportFormat(args.format),
+            output=args.output,
+            config=config,
+            evidence_dir=args.evidence_dir,
+            state=args.state,
+        )
+    if args.command == "merge":
+        return run_merge(args.output, args.inputs)
+    if args.command == "run":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        return run_command_cli(
+            args.name,
+            argv,
+            rounds=args.rounds,
+            warmup=args.warmup,
+            output=args.output,
+            cwd=args.cwd,
+            env=args.env,
+            shell=args.shell,
+        )
+    if args.command == "ab":
+        return run_ab_cli(args, _config(args.config))
+    if args.command == "ingest":
+        return run_ingest(
+            args.paths,
+            output=args.output,
+            task=args.task,
+            pipeline=args.pipeline,
+            since=args.since,
+            until=args.until,
+        )
+    if args.command == "publish":
+        overrides = {
+            key: getattr(args, key)
+            for key in ("repository", "pr_number", "head_sha", "event_path")
+            if getattr(args, key) is not None
+        }
+        return run_publish(
+            args.report, config=_config(args.config), overrides=overrides, dry_run=args.dry_run
+        )
+    if args.command == "history":
+        return run_history_add(
+            args.results,
+            config=_config(args.config),
+            history=args.history,
+            max_entries=args.max_entries,
+        )
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``perfgate`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except PerfgateError as err:
+        print(f"perfgate: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("perfgate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

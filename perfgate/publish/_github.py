@@ -1,0 +1,424 @@
+"""Publish a comparison to GitHub: a check run on the head commit, one sticky
+pull-request comment, and the job summary.
+
+All GitHub calls go through PyGithub. The client is passed in, so tests point
+it at a GitHub-compatible server on 127.0.0.1. Failures degrade in order of
+importance: the job summary is written first and always; a read-only token
+(fork pull requests) skips the check and the comment with one clear line; the
+gate's verdict never depends on publishing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import requests
+from github import Github, GithubException
+from github.Issue import Issue
+from github.IssueComment import IssueComment
+
+from perfgate._config import Config
+from perfgate._errors import PerfgateError
+from perfgate.publish._github_context import GitHubContext
+from perfgate.report._format import plain
+from perfgate.report._history import HistoryEntry, trend_chart
+from perfgate.report._render import COMMENT_TEMPLATE, render_template
+from perfgate.verdict._comparison import Comparison, Status, Verdict
+
+__all__ = [
+    "CHECK_SUMMARY_LIMIT",
+    "COMMENT_LIMIT",
+    "MARKER",
+    "PublishError",
+    "PublishResult",
+    "Publisher",
+    "build_comment",
+]
+
+MARKER: Final = "<!-- perfgate:comment -->"
+"""Hidden marker that identifies perfgate's sticky comment."""
+COMMENT_LIMIT: Final = 60_000
+"""GitHub rejects comment bodies over 65,536 characters; multibyte text fails earlier."""
+CHECK_SUMMARY_LIMIT: Final = 65_535
+STEP_SUMMARY_LIMIT_BYTES: Final = 1_000_000
+COMMENT_NAME_LIMIT: Final = 150
+MAX_ATTEMPTS: Final = 4
+BACKOFF_S: Final = 2.0
+BACKOFF_CAP_S: Final = 30.0
+DEFAULT_BOT: Final = "github-actions[bot]"
+_TITLE_LIMIT: Final = 250
+
+# Ever smaller renderings of the comment; regression rows are never dropped.
+_SHRINK_STEPS: Final[tuple[dict[str, Any], ...]] = (
+    {},
+    {"show_details": False},
+    {"show_details": False, "charts": {}},
+    {"show_details": False, "charts": {}, "name_limit": 80},
+    {"show_details": False, "charts": {}, "name_limit": 40},
+)
+
+
+class PublishError(PerfgateError):
+    """GitHub refused a publish in a way retrying cannot fix."""
+
+
+class ReadOnlyTokenError(PublishError):
+    """The token cannot write (a fork's pull request, or missing permissions)."""
+
+
+@dataclass
+class PublishResult:
+    """What publishing did, for the CLI to report."""
+
+    check_run: Literal["created", "skipped", "failed", "dry-run"] = "skipped"
+    comment: Literal["created", "updated", "skipped", "failed", "dry-run"] = "skipped"
+    summary_written: bool = False
+    messages: list[str] = field(default_factory=list)
+    comparison: Comparison | None = None
+    """The verdict as published (after label acceptance): the exit code follows it."""
+
+
+def _charts(comparison: Comparison, history: list[HistoryEntry]) -> dict[str, str]:
+    charts = {}
+    for bench in comparison.benchmarks:
+        if bench.status is Status.REGRESSION and bench.current_value is not None:
+            chart = trend_chart(bench.name, history, bench.current_value)
+            if chart is not None:
+                charts[bench.name] = chart
+    return charts
+
+
+def build_comment(
+    comparison: Comparison,
+    ctx: GitHubContext,
+    config: Config,
+    history: list[HistoryEntry],
+    *,
+    limit: int = COMMENT_LIMIT,
+    marker: str = MARKER,
+) -> str:
+    """The comment body: the markdown report, trend charts and a footer, shrunk
+    step by step (details, charts, long names) until it fits ``limit``."""
+    base: dict[str, Any] = {
+        "c": comparison,
+        "marker": marker,
+        "run_url": ctx.run_url,
+        "head_sha": ctx.head_sha,
+        "base_sha": ctx.base_sha,
+        "accept_label": config.accept_label,
+        "charts": _charts(comparison, history),
+        # A comment is read in seconds: very long names are clipped (the
+        # uploaded report and results keep them whole).
+        "name_limit": COMMENT_NAME_LIMIT,
+    }
+    body = ""
+    for index, step in enumerate(_SHRINK_STEPS):
+        body = render_template(
+            COMMENT_TEMPLATE, config.template_dir, **{**base, **step, "truncated": index > 0}
+        )
+        if len(body) <= limit:
+            return str(body)
+    note = "\n\n… (cut to fit GitHub's size limit; see the full report in the run's artifacts)\n"
+    return body[: limit - len(note)] + note
+
+
+def _message(err: GithubException) -> str:
+    data = err.data if isinstance(err.data, dict) else {}
+    message = str(data.get("message", "")) or str(err.data or "")
+    details = data.get("errors")
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        message += f" ({details[0].get('message') or details[0].get('code')})"
+    return plain(message)[:300]
+
+
+def _retryable(err: Exception) -> bool:
+    if isinstance(err, requests.RequestException):
+        return True
+    if isinstance(err, GithubException):
+        if err.status >= 500 or err.status == 429:
+            return True
+        return err.status == 403 and "rate limit" in _message(err).lower()
+    return False
+
+
+def _read_only(err: GithubException) -> bool:
+    return err.status == 403 and "not accessible by integration" in _message(err).lower()
+
+
+def _delay_s(err: Exception, attempt: int) -> float:
+    headers = getattr(err, "headers", None) or {}
+    retry_after = headers.get("retry-after") or headers.get("Retry-After")
+    if retry_after is not None:
+        try:
+            return min(float(str(retry_after)), BACKOFF_CAP_S)
+        except ValueError:
+            pass
+    return float(min(BACKOFF_S * 2**attempt, BACKOFF_CAP_S))
+
+
+class Publisher:
+    """Posts a comparison to one pull request (or commit) through PyGithub."""
+
+    def __init__(
+        self,
+        client: Github,
+        ctx: GitHubContext,
+        config: Config,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.client = client
+        self.ctx = ctx
+        self.config = config
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+
+    def _call(self, what: str, action: Callable[[], Any]) -> Any:
+        """Run one API call with retries on 5xx, 429, rate limits and network errors."""
+        for attempt in range(self.max_attempts):
+            try:
+                return action()
+            except (GithubException, requests.RequestException) as err:
+                if isinstance(err, GithubException) and _read_only(err):
+                    raise ReadOnlyTokenError(f"{what}: {_message(err)}") from None
+                if not _retryable(err) or attempt == self.max_attempts - 1:
+                    raise self._error(what, err) from None
+                self.sleep(_delay_s(err, attempt))
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _error(what: str, err: Exception) -> PublishError:
+        if isinstance(err, GithubException):
+            return PublishError(f"{what}: GitHub answered {err.status}: {_message(err)}")
+        return PublishError(f"{what}: {type(err).__name__}")
+
+    # --- check run ----------------------------------------------------------------------------
+
+    def check_run_payload(self, comparison: Comparison, summary: str) -> dict[str, Any]:
+        title = render_template("headline.txt.j2", self.config.template_dir, c=comparison).strip()
+        return {
+            "name": self.config.check_name,
+            "head_sha": self.ctx.head_sha,
+            "status": "completed",
+            "conclusion": "success" if comparison.verdict is Verdict.PASS else "failure",
+            "completed_at": datetime.now(UTC),
+            "details_url": self.ctx.run_url,
+            "output": {"title": title[:_TITLE_LIMIT], "summary": summary},
+        }
+
+    def create_check_run(self, payload: dict[str, Any]) -> None:
+        repo = self.client.get_repo(self._repository())
+        args = {k: v for k, v in payload.items() if v is not None}
+        self._call("creating the check run", lambda: repo.create_check_run(**args))
+
+    # --- sticky comment -----------------------------------------------------------------------
+
+    def _author(self) -> str:
+        if self.config.comment_author:
+            return self.config.comment_author
+        try:
+            return str(self.client.get_user().login)
+        except (GithubException, requests.RequestException):
+            # The workflow token is an installation token: it cannot read /user.
+            return DEFAULT_BOT
+
+    def _find(self, issue: Issue, author: str) -> IssueComment | None:
+        def scan() -> IssueComment | None:
+            for comment in issue.get_comments():
+                if comment.user.login == author and MARKER in (comment.body or ""):
+                    return comment
+            return None
+
+        found: IssueComment | None = self._call("listing comments", scan)
+        return found
+
+    def upsert_comment(self, body: str, shrink: Callable[[int], str]) -> str:
+        """Edit perfgate's comment, or create it once; returns "created" or "updated"."""
+        number = self.ctx.pr_number
+        assert number is not None
+        repo = self.client.get_repo(self._repository())
+        issue = self._call("reading the pull request", lambda: repo.get_issue(number))
+        author = self._author()
+        try:
+            return self._write_comment(issue, author, body)
+        except PublishError as err:
+            if "too long" not in str(err).lower():
+                raise
+            # GitHub counts differently than we do (multibyte): try a much smaller body.
+            return self._write_comment(issue, author, shrink(COMMENT_LIMIT // 4))
+
+    def _edit(self, comment: IssueComment, body: str) -> None:
+        self._call("updating the comment", lambda: comment.edit(body))
+
+    def _write_comment(self, issue: Issue, author: str, body: str) -> str:
+        existing = self._find(issue, author)
+        if existing is not None:
+            self._edit(existing, body)
+            return "updated"
+        for attempt in range(self.max_attempts):
+            try:
+                issue.create_comment(body)
+                return "created"
+            except (GithubException, requests.RequestException) as err:
+                if isinstance(err, GithubException) and _read_only(err):
+                    raise ReadOnlyTokenError(f"creating the comment: {_message(err)}") from None
+                if not _retryable(err) or attempt == self.max_attempts - 1:
+                    raise self._error("creating the comment", err) from None
+                self.sleep(_delay_s(err, attempt))
+                # The failed POST may have created the comment after all: look again
+                # before posting a second one.
+                created = self._find(issue, author)
+                if created is not None:
+                    self._edit(created, body)
+                    return "created"
+        raise AssertionError("unreachable")
+
+    def resolve_pull_request(self) -> tuple[int, tuple[str, ...]] | None:
+        """The open pull request whose head is ``ctx.head_sha``, and its labels.
+
+        For ``workflow_run`` publishing from forks, where the trusted payload has
+        no pull request number."""
+        sha = self.ctx.head_sha
+        if not sha:
+            return None
+        commit = self.client.get_repo(self._repository()).get_commit(sha)
+
+        def find() -> tuple[int, tuple[str, ...]] | None:
+            for pull in commit.get_pulls():
+                if pull.head.sha == sha:
+                    return pull.number, tuple(label.name for label in pull.labels)
+            return None
+
+        found: tuple[int, tuple[str, ...]] | None = self._call("finding the pull request", find)
+        return found
+
+    def _repository(self) -> str:
+        if not self.ctx.repository:
+            raise PublishError("no repository: set GITHUB_REPOSITORY or pass --repo")
+        return self.ctx.repository
+
+
+def write_step_summary(path: Path, markdown: str) -> None:
+    """Append the report to the job summary (GitHub allows 1 MiB per step)."""
+    data = markdown.encode("utf-8")[:STEP_SUMMARY_LIMIT_BYTES].decode("utf-8", "ignore")
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(data + "\n")
+    except OSError as err:
+        raise PublishError(f"{path}: cannot write the job summary ({err.strerror})") from None
+
+
+def load_report(path: Path) -> Comparison:
+    """Read a ``perfgate compare --format json`` report."""
+    from pydantic import ValidationError
+
+    from perfgate._errors import InputError
+    from perfgate.results._readers import describe_validation_error
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from None
+    try:
+        return Comparison.model_validate_json(text)
+    except ValidationError as err:
+        raise InputError(
+            f"{path}: not a perfgate report (perfgate compare --format json): "
+            f"{describe_validation_error(err)}"
+        ) from None
+
+
+def label_acceptance(comparison: Comparison, ctx: GitHubContext, config: Config) -> Comparison:
+    """Accept the regressions of a pull request that carries the acceptance label."""
+    from perfgate.verdict._compare import accept_regressions
+
+    if config.accept_label not in ctx.labels or not comparison.blocking:
+        return comparison
+    who = f" added by @{ctx.label_actor}" if ctx.label_actor else ""
+    where = f" on pull request #{ctx.pr_number}" if ctx.pr_number else ""
+    return accept_regressions(comparison, f"label `{config.accept_label}`{where}{who}")
+
+
+def publish(
+    comparison: Comparison,
+    ctx: GitHubContext,
+    config: Config,
+    history: list[HistoryEntry],
+    *,
+    client_factory: Callable[[GitHubContext], Github],
+    dry_run: bool = False,
+    out: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PublishResult:
+    """Write the job summary, then the check run and the sticky comment.
+
+    A read-only token skips the check and the comment with one message; other
+    GitHub errors raise :class:`PublishError` (after the job summary is written).
+    """
+    result = PublishResult(comparison=comparison)
+    publisher = Publisher(
+        client_factory(ctx) if not dry_run else Github(lazy=True), ctx, config, sleep=sleep
+    )
+    if ctx.pr_number is None and ctx.event_name == "workflow_run" and ctx.token and not dry_run:
+        # The trusted workflow_run payload names no pull request for forks: find it
+        # (and its labels) first, so that the summary, the check run, the comment
+        # and the exit code all carry the same, label-accepted verdict.
+        try:
+            found = publisher.resolve_pull_request()
+        except PublishError as err:
+            found = None
+            result.messages.append(f"could not find the pull request ({err})")
+        if found is not None:
+            number, labels = found
+            ctx = ctx.model_copy(update={"pr_number": number, "labels": labels})
+            publisher.ctx = ctx
+    comparison = result.comparison = label_acceptance(comparison, ctx, config)
+    comment = build_comment(comparison, ctx, config, history)
+    summary = build_comment(comparison, ctx, config, history, limit=CHECK_SUMMARY_LIMIT, marker="")
+    if ctx.step_summary is not None and not dry_run:
+        write_step_summary(ctx.step_summary, summary)
+        result.summary_written = True
+    check = publisher.check_run_payload(comparison, summary)
+    if dry_run:
+        import json
+
+        shown = {**check, "completed_at": check["completed_at"].isoformat()}
+        out(f"would create check run on {ctx.repository} at {ctx.head_sha}:")
+        out(json.dumps(shown, indent=2, ensure_ascii=False))
+        target = f"pull request #{ctx.pr_number}" if ctx.pr_number else "no pull request"
+        out(f"would create or update the comment on {target}:")
+        out(comment)
+        result.check_run = result.comment = "dry-run"
+        return result
+    if ctx.token is None:
+        result.messages.append("no GITHUB_TOKEN: skipped the check run and the comment")
+        return result
+    try:
+        if ctx.head_sha:
+            publisher.create_check_run(check)
+            result.check_run = "created"
+        else:
+            result.messages.append("no head commit (GITHUB_SHA or --sha): skipped the check run")
+        if ctx.pr_number is not None:
+
+            def shrink(limit: int) -> str:
+                return build_comment(comparison, ctx, config, [], limit=limit)
+
+            result.comment = publisher.upsert_comment(comment, shrink)  # type: ignore[assignment]
+        else:
+            result.messages.append("not a pull request (no number in the event): no comment")
+    except ReadOnlyTokenError as err:
+        result.messages.append(
+            f"the token cannot write ({err}); this is expected on pull requests from forks: "
+            "the job summary has the report, and docs/ci.md shows the workflow_run recipe "
+            "that publishes it"
+        )
+    return result

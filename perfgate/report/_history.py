@@ -1,0 +1,131 @@
+"""Baseline history: one compact line per ``make perf-baseline``, for trend charts.
+
+``baselines/history.jsonl`` holds one JSON object per line: the commit, the
+date, and for each benchmark its typical value and spread. It is capped to the
+configured number of lines, oldest first out, and written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from perfgate._errors import InputError
+from perfgate.results._model import ResultsFile
+from perfgate.results._readers import Warn, describe_validation_error
+from perfgate.results._storage import write_atomic
+from perfgate.verdict._stats import run_value
+
+__all__ = ["HistoryEntry", "append_history", "load_history", "trend_chart"]
+
+_CHART_POINTS: Final = 12
+_SAFE_TITLE: Final = re.compile(r"[^A-Za-z0-9 _.:/\[\]=,+-]")
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: float
+    """Geometric mean of the run values (median sample of each run)."""
+    spread_pct: float
+    """Between-run standard deviation, percent (0 with one run)."""
+    unit: str = "s"
+
+
+class HistoryEntry(BaseModel):
+    """One baseline's summary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    commit: str | None
+    date: datetime
+    benchmarks: dict[str, Point]
+
+
+def summarise(results: ResultsFile, now: datetime | None = None) -> HistoryEntry:
+    """The history line for a results file (typically a fresh baseline)."""
+    values: dict[str, list[float]] = {}
+    units: dict[str, str] = {}
+    for run in results.runs:
+        for bench in run.benchmarks:
+            value = run_value(bench.samples) if bench.samples else bench.summary.median  # type: ignore[union-attr]
+            if value > 0:
+                values.setdefault(bench.name, []).append(math.log(value))
+                units[bench.name] = bench.unit
+    points = {
+        name: Point(
+            value=math.exp(statistics.fmean(logs)),
+            spread_pct=100 * math.expm1(statistics.stdev(logs)) if len(logs) > 1 else 0.0,
+            unit=units[name],
+        )
+        for name, logs in values.items()
+    }
+    return HistoryEntry(
+        commit=results.environment.git_commit, date=now or datetime.now(UTC), benchmarks=points
+    )
+
+
+def load_history(path: Path, warn: Warn) -> list[HistoryEntry]:
+    """Every readable line of the history file (a missing file is an empty history)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})") from None
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(HistoryEntry.model_validate_json(line))
+        except ValidationError as err:
+            warn(f"{path}:{number}: skipped a bad history line ({describe_validation_error(err)})")
+    return entries
+
+
+def append_history(path: Path, entry: HistoryEntry, max_entries: int, warn: Warn) -> int:
+    """Append ``entry``, keep the newest ``max_entries``; returns how many are kept."""
+    entries = [*load_history(path, warn), entry][-max_entries:]
+    write_atomic(path, "".join(e.model_dump_json() + "\n" for e in entries))
+    return len(entries)
+
+
+def _scale(unit: str, values: list[float]) -> tuple[str, float]:
+    if unit != "s":
+        return unit, 1.0
+    top = max(values)
+    for suffix, factor in (("s", 1.0), ("ms", 1e3), ("µs", 1e6)):
+        if top * factor >= 1:
+            return suffix, factor
+    return "ns", 1e9
+
+
+def trend_chart(name: str, history: list[HistoryEntry], current_value: float) -> str | None:
+    """A Mermaid ``xychart-beta`` of the benchmark's baseline history, then this run."""
+    points = [(e.commit or e.date.date().isoformat(), e.benchmarks[name]) for e in history
+              if name in e.benchmarks][-_CHART_POINTS:]  # fmt: skip
+    if not points:
+        return None
+    unit = points[-1][1].unit
+    suffix, factor = _scale(unit, [p.value for _, p in points] + [current_value])
+    labels = [f'"{_SAFE_TITLE.sub("", label[:7])}"' for label, _ in points] + ['"this PR"']
+    values = [f"{p.value * factor:.4g}" for _, p in points] + [f"{current_value * factor:.4g}"]
+    title = _SAFE_TITLE.sub("", name)[-60:]
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{title}"',
+            f"    x-axis [{', '.join(labels)}]",
+            f'    y-axis "{suffix}"',
+            f"    line [{', '.join(values)}]",
+            "```",
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Verdict: pure statistics, the verdict engine and adaptive confirmation."""

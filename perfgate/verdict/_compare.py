@@ -1,0 +1,438 @@
+"""Match the benchmarks of two results files and decide a status for each.
+
+The statistics live in :mod:`perfgate.verdict._stats`; this module applies the
+configuration (threshold, α, overrides) and words the reasons.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import date
+
+from perfgate._config import Config, ResolvedSettings, Target
+from perfgate.results._model import Benchmark, Kind, ResultsFile
+from perfgate.verdict._comparison import (
+    STATUS_ORDER,
+    BenchmarkComparison,
+    Comparison,
+    SideInfo,
+    Status,
+    TargetResult,
+    Verdict,
+)
+from perfgate.verdict._stats import (
+    NoiseSource,
+    RatioEstimate,
+    adjust_p_values,
+    estimate_counter_ratio,
+    estimate_paired_ratio,
+    estimate_time_ratio,
+    run_value,
+)
+
+__all__ = ["accept_regressions", "compare"]
+
+
+def _by_name(results: ResultsFile) -> dict[str, dict[int, Benchmark]]:
+    """Each benchmark's entries by the position of the run that measured it."""
+    index: dict[str, dict[int, Benchmark]] = {}
+    for position, run in enumerate(results.runs):
+        for bench in run.benchmarks:
+            index.setdefault(bench.name, {})[position] = bench
+    return index
+
+
+def _value(bench: Benchmark) -> float:
+    if bench.samples:
+        return run_value(bench.samples)
+    assert bench.summary is not None  # guaranteed by the model
+    return bench.summary.median
+
+
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.1f}%"
+
+
+def _runs_phrase(estimate: RatioEstimate) -> str:
+    b, c = estimate.baseline_runs, estimate.current_runs
+    return f"{b} vs {c} run{'s' if c != 1 else ''}"
+
+
+def _more_data_hint(estimate: RatioEstimate) -> str:
+    if estimate.noise is NoiseSource.ASSUMED:
+        return (
+            "neither side has 2 runs, so the between-run noise is an assumption; "
+            "record several runs per side (make perf-baseline), or use A/B mode"
+        )
+    return "add runs on both sides, use A/B mode, or count instructions"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A time benchmark waiting for its multiple-testing adjustment."""
+
+    name: str
+    group: str | None
+    unit: str
+    settings: ResolvedSettings
+    estimate: RatioEstimate
+
+
+def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkComparison:
+    est = item.estimate
+    threshold = item.settings.threshold_pct
+    assert est.ratio is not None
+    if est.ci_low is None or est.ci_high is None or est.mde_pct is None:
+        return BenchmarkComparison(
+            name=item.name, group=item.group, status=Status.INCONCLUSIVE, kind=Kind.TIME,
+            unit=item.unit, ratio=est.ratio, p_value=est.p_value, q_value=q_value,
+            baseline_value=est.baseline_value, current_value=est.current_value,
+            baseline_runs=est.baseline_runs, current_runs=est.current_runs,
+            threshold_pct=threshold, noise=est.noise,
+            reason="one paired round only: no estimate of its noise; run at least 2 rounds",
+        )  # fmt: skip
+    upper = 1 + threshold / 100
+    lower = 1 / upper
+    level = f"{est.confidence:.0%} CI {_pct(est.ci_low)} to {_pct(est.ci_high)}"
+    runs = _runs_phrase(est)
+    significant = q_value < alpha
+
+    if significant and est.ratio > upper:
+        status = Status.REGRESSION
+        reason = f"{(est.ratio - 1) * 100:.1f}% slower ({level}, q={q_value:.2g}; {runs})"
+    elif significant and est.ratio < lower:
+        status = Status.IMPROVEMENT
+        reason = f"{abs((est.ratio - 1) * 100):.1f}% faster ({level}, q={q_value:.2g}; {runs})"
+    elif lower <= est.ci_low and est.ci_high <= upper and est.mde_pct <= threshold:
+        status = Status.UNCHANGED
+        reason = f"within ±{threshold:g}% ({level}; {runs})"
+    else:
+        status = Status.INCONCLUSIVE
+        if est.mde_pct > threshold:
+            why = (
+                f"too noisy to judge ±{threshold:g}%: with {runs} only changes of "
+                f"{est.mde_pct:.0f}% or more are reliably detected (MDE)"
+            )
+        elif significant:
+            why = (
+                f"a {_pct(est.ratio)} change is likely real, "
+                f"but its {level} crosses ±{threshold:g}%"
+            )
+        else:
+            why = (
+                f"{_pct(est.ratio)} is not significant (q={q_value:.2g}) "
+                f"and its {level} crosses ±{threshold:g}%"
+            )
+        reason = f"{why}; {_more_data_hint(est)}"
+    return BenchmarkComparison(
+        name=item.name,
+        group=item.group,
+        status=status,
+        kind=Kind.TIME,
+        unit=item.unit,
+        ratio=est.ratio,
+        ci_low=est.ci_low,
+        ci_high=est.ci_high,
+        p_value=est.p_value,
+        q_value=q_value,
+        mde_pct=est.mde_pct,
+        baseline_value=est.baseline_value,
+        current_value=est.current_value,
+        baseline_runs=est.baseline_runs,
+        current_runs=est.current_runs,
+        threshold_pct=threshold,
+        noise=est.noise,
+        reason=reason,
+    )
+
+
+def _format_count(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
+
+
+def _decide_counter(
+    name: str, group: str | None, unit: str, settings: ResolvedSettings, est: RatioEstimate
+) -> BenchmarkComparison:
+    threshold = settings.counter_threshold_pct
+    upper = 1 + threshold / 100
+    change = f"{unit} {_format_count(est.baseline_value)} → {_format_count(est.current_value)}"
+    if est.ratio is None and threshold > 0:
+        # A relative tolerance cannot judge a change from zero (e.g. bytes read
+        # that the page cache served last time).
+        status = Status.INCONCLUSIVE
+        reason = f"{change} (from zero; a relative threshold cannot judge it)"
+    elif est.ratio is None:
+        status, reason = Status.REGRESSION, f"{change} (from zero)"
+    else:
+        change += f" ({_pct(est.ratio)})"
+        if est.ratio > upper:
+            status, reason = Status.REGRESSION, f"{change}; counters allow +{threshold:g}%"
+        elif est.ratio < 1 / upper:
+            status, reason = Status.IMPROVEMENT, change
+        else:
+            status, reason = Status.UNCHANGED, f"{change}; within ±{threshold:g}%"
+    return BenchmarkComparison(
+        name=name,
+        group=group,
+        status=status,
+        kind=Kind.COUNTER,
+        unit=unit,
+        ratio=est.ratio,
+        ci_low=est.ci_low,
+        ci_high=est.ci_high,
+        baseline_value=est.baseline_value,
+        current_value=est.current_value,
+        baseline_runs=est.baseline_runs,
+        current_runs=est.current_runs,
+        threshold_pct=threshold,
+        noise=est.noise,
+        reason=reason,
+    )
+
+
+def _apply_acceptance(
+    item: BenchmarkComparison, config: Config, today: date
+) -> BenchmarkComparison:
+    if item.status is not Status.REGRESSION:
+        return item
+    entries = config.acceptance_for(item.name)
+    active = [a for a in entries if a.active_on(today)]
+    if active:
+        until = f" until {active[0].expires.isoformat()}" if active[0].expires else ""
+        reason = f"{item.reason}; accepted{until}: {active[0].reason}"
+        return item.model_copy(update={"accepted": True, "reason": reason})
+    if entries:
+        expired = max(a.expires for a in entries if a.expires is not None)
+        reason = f"{item.reason}; its acceptance expired on {expired.isoformat()}"
+        return item.model_copy(update={"reason": reason})
+    return item
+
+
+def _target_result(target: Target, benchmarks: list[BenchmarkComparison]) -> TargetResult:
+    matched = [b for b in benchmarks if fnmatch.fnmatchcase(b.name, target.match)]
+    if not matched:
+        met, detail = False, "no benchmark matches"
+    else:
+        misses = []
+        for bench in matched:
+            reached = bench.ratio is not None and bench.ratio <= target.max_ratio
+            confident = bench.kind is Kind.COUNTER or bench.status is Status.IMPROVEMENT
+            if not (reached and confident):
+                change = _pct(bench.ratio) if bench.ratio is not None else "not measured"
+                why = "" if reached else f", needs <= {_pct(target.max_ratio)}"
+                if reached and not confident:
+                    why = ", not yet a significant improvement"
+                misses.append(f"{bench.name}: {change}{why}")
+        met = not misses
+        detail = (
+            f"{len(matched)} benchmark{'s' if len(matched) != 1 else ''} at least "
+            f"{target.faster_pct:g}% faster"
+            if met
+            else "; ".join(misses)
+        )
+    return TargetResult(
+        match=target.match,
+        faster_pct=target.faster_pct,
+        met=met,
+        fails_gate=target.fail and not met,
+        benchmarks=[b.name for b in matched],
+        detail=detail,
+    )
+
+
+def _sort_key(item: BenchmarkComparison) -> tuple[int, float, str]:
+    size = abs(math.log(item.ratio)) if item.ratio and item.ratio > 0 else 0.0
+    return (STATUS_ORDER.index(item.status), -size, item.name)
+
+
+# Environment fields that change wall times by themselves when they differ.
+_MACHINE_FIELDS = (
+    ("cpu_model", "CPU"),
+    ("cpu_count", "core count"),
+    ("python_version", "Python"),
+    ("python_implementation", "Python implementation"),
+)
+
+
+def _environment_warnings(baseline: ResultsFile, current: ResultsFile) -> list[str]:
+    """Say when the sides ran on different machines or interpreters."""
+    warnings = []
+    for field, label in _MACHINE_FIELDS:
+        before = getattr(baseline.environment, field)
+        after = getattr(current.environment, field)
+        if before is not None and after is not None and before != after:
+            warnings.append(
+                f"{label} differs between baseline ({before}) and current ({after}): wall times "
+                "measured on different machines or interpreters are not comparable; "
+                "refresh the baseline on this machine, or use A/B mode"
+            )
+    return warnings
+
+
+def _side(label: str, results: ResultsFile) -> SideInfo:
+    return SideInfo(label=label, commit=results.environment.git_commit, runs=len(results.runs))
+
+
+def compare(
+    baseline: ResultsFile,
+    current: ResultsFile,
+    config: Config,
+    *,
+    baseline_label: str = "baseline",
+    current_label: str = "current",
+    today: date | None = None,
+    paired: bool = False,
+) -> Comparison:
+    """Compare ``current`` against ``baseline`` and return the gate's verdict.
+
+    ``today`` decides which accepted regressions have expired (default: the
+    local date). ``paired``: the runs were made in A/B rounds in one job, run
+    *i* of each side in round *i*; time benchmarks are then judged on the
+    paired ratios (see :func:`perfgate.verdict._stats.estimate_paired_ratio`).
+    """
+    today = today or date.today()
+    base_index, cur_index = _by_name(baseline), _by_name(current)
+    names = list(dict.fromkeys([*base_index, *cur_index]))
+    decided: list[BenchmarkComparison] = []
+    pending: list[_Pending] = []
+    for name in names:
+        settings = config.settings_for(name)
+        if settings.ignore:
+            continue
+        base_at, cur_at = base_index.get(name, {}), cur_index.get(name, {})
+        if paired:
+            # A/B: keep only the rounds in which both sides measured it.
+            both = sorted(set(base_at) & set(cur_at))
+            if base_at and cur_at:
+                base_at = {i: base_at[i] for i in both}
+                cur_at = {i: cur_at[i] for i in both}
+        base_runs, cur_runs = list(base_at.values()), list(cur_at.values())
+        sample = (cur_runs or base_runs)[0]
+        common = {
+            "name": name,
+            "group": sample.group,
+            "kind": sample.kind,
+            "unit": sample.unit,
+            "baseline_runs": len(base_runs),
+            "current_runs": len(cur_runs),
+        }
+        if paired and not base_runs and not cur_runs:
+            continue
+        if not base_runs:
+            decided.append(
+                BenchmarkComparison(
+                    **common,
+                    status=Status.NEW,
+                    threshold_pct=settings.threshold_pct,
+                    current_value=statistics.median(_value(b) for b in cur_runs),
+                    reason="not in the baseline; it will be gated once the baseline is refreshed",
+                )
+            )
+            continue
+        if not cur_runs:
+            decided.append(
+                BenchmarkComparison(
+                    **common,
+                    status=Status.MISSING,
+                    threshold_pct=settings.threshold_pct,
+                    baseline_value=statistics.median(_value(b) for b in base_runs),
+                    reason="in the baseline but not measured in this run",
+                )
+            )
+            continue
+        before = base_runs[0]
+        if (before.kind, before.unit) != (sample.kind, sample.unit):
+            decided.append(
+                BenchmarkComparison(
+                    **common,
+                    status=Status.INCONCLUSIVE,
+                    threshold_pct=settings.threshold_pct,
+                    reason=(
+                        f"measured as {before.kind} in {before.unit} in the baseline but as "
+                        f"{sample.kind} in {sample.unit} now; refresh the baseline"
+                    ),
+                )
+            )
+            continue
+        base_values = [_value(b) for b in base_runs]
+        cur_values = [_value(b) for b in cur_runs]
+        if sample.kind is Kind.COUNTER:
+            est = estimate_counter_ratio(base_values, cur_values)
+            decided.append(_decide_counter(name, sample.group, sample.unit, settings, est))
+            continue
+        if min(len(base_runs), len(cur_runs)) < settings.min_runs:
+            decided.append(
+                BenchmarkComparison(
+                    **common,
+                    status=Status.INCONCLUSIVE,
+                    threshold_pct=settings.threshold_pct,
+                    baseline_value=statistics.median(base_values),
+                    current_value=statistics.median(cur_values),
+                    reason=(
+                        f"needs {settings.min_runs} runs per side (min_runs), has "
+                        f"{len(base_runs)} vs {len(cur_runs)}"
+                    ),
+                )
+            )
+            continue
+        if paired:
+            est = estimate_paired_ratio(base_values, cur_values, alpha=config.alpha)
+        else:
+            est = estimate_time_ratio(
+                base_values,
+                cur_values,
+                alpha=config.alpha,
+                assumed_run_sd_log=math.log1p(config.assumed_run_noise_pct / 100),
+                min_run_sd_log=math.log1p(config.min_run_noise_pct / 100),
+            )
+        pending.append(_Pending(name, sample.group, sample.unit, settings, est))
+
+    q_values = adjust_p_values([_p_value(p) for p in pending], fdr=config.fdr)
+    decided.extend(
+        _decide_time(item, q, config.alpha) for item, q in zip(pending, q_values, strict=True)
+    )
+    decided = sorted((_apply_acceptance(item, config, today) for item in decided), key=_sort_key)
+    counts = dict.fromkeys(Status, 0)
+    for item in decided:
+        counts[item.status] += 1
+    targets = [_target_result(t, decided) for t in config.targets]
+    failed = any(item.blocking for item in decided) or any(t.fails_gate for t in targets)
+    return Comparison(
+        verdict=Verdict.FAIL if failed else Verdict.PASS,
+        threshold_pct=config.threshold_pct,
+        alpha=config.alpha,
+        fdr=config.fdr,
+        baseline=_side(baseline_label, baseline),
+        current=_side(current_label, current),
+        counts=counts,
+        mode="ab" if paired else "stored",
+        benchmarks=decided,
+        targets=targets,
+        warnings=_environment_warnings(baseline, current),
+    )
+
+
+def _p_value(item: _Pending) -> float:
+    assert item.estimate.p_value is not None  # time estimates always carry one
+    return item.estimate.p_value
+
+
+def accept_regressions(comparison: Comparison, reason: str) -> Comparison:
+    """Accept every regression that would fail the gate (for example because the
+    pull request carries the acceptance label); the verdict is recomputed."""
+    benchmarks = [
+        b.model_copy(update={"accepted": True, "reason": f"{b.reason}; accepted: {reason}"})
+        if b.blocking
+        else b
+        for b in comparison.benchmarks
+    ]
+    failed = any(t.fails_gate for t in comparison.targets)
+    return comparison.model_copy(
+        update={
+            "benchmarks": benchmarks,
+            "verdict": Verdict.FAIL if failed else Verdict.PASS,
+        }
+    )

@@ -1,0 +1,166 @@
+"""perfgate ab on a real git repository built in tmp_path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfgate import Config, InputError, Status
+from perfgate.ab._ab import ABPlan, round_order, run_ab
+
+PACKAGE = """
+VERSION = "{version}"
+
+def work():
+    total = 0
+    for i in range({n}):
+        total += i % 7
+    return total
+"""
+OTHER = """
+def steady():
+    return sum(range(20000))
+"""
+TESTS = """
+import pkgdemo
+import pkgdemo.other
+
+def test_work(benchmark):
+    benchmark.extra_info["version"] = pkgdemo.VERSION
+    benchmark(pkgdemo.work)
+
+def test_steady(benchmark):
+    benchmark(pkgdemo.other.steady)
+"""
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _commit(repo: Path, version: str, n: int, message: str) -> None:
+    (repo / "pkgdemo" / "__init__.py").write_text(PACKAGE.format(version=version, n=n))
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", message)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "proj"
+    (repo / "pkgdemo").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "pkgdemo" / "other.py").write_text(OTHER)
+    (repo / "tests" / "test_bench.py").write_text(TESTS)
+    _git(repo, "init", "-q")
+    _commit(repo, "base", 20000, "base")
+    _commit(repo, "head", 60000, "slower work")
+    return repo
+
+
+def _plan(repo: Path, **changes) -> ABPlan:
+    values = {
+        "repo": repo, "base_ref": "HEAD~1", "head_ref": None, "rounds": 4, "max_time_s": 60,
+        "pytest_args": ["tests", "--benchmark-max-time=0.05"], "env": {},
+    }  # fmt: skip
+    values.update(changes)
+    return ABPlan(**values)
+
+
+def _worktrees(repo: Path) -> list[str]:
+    return [
+        line
+        for line in _git(repo, "worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
+
+
+def test_round_order_alternates():
+    assert [side for _, side in round_order(4)] == [
+        "base",
+        "head",
+        "head",
+        "base",
+        "base",
+        "head",
+        "head",
+        "base",
+    ]
+
+
+def test_ab_finds_the_slowdown_and_each_side_runs_its_own_code(repo):
+    # A 10% threshold keeps a chance alarm on the unchanged benchmark out of CI;
+    # the injected slowdown is 3x.
+    result = run_ab(_plan(repo), Config(threshold_pct=10))
+    statuses = {b.name: b.status for b in result.comparison.benchmarks}
+    assert statuses["tests/test_bench.py::test_work"] is Status.REGRESSION
+    assert statuses["tests/test_bench.py::test_steady"] is not Status.REGRESSION
+    assert result.comparison.mode == "ab"
+    versions = {
+        side: {
+            b.extra["version"]
+            for run in results.runs
+            for b in run.benchmarks
+            if "version" in b.extra
+        }
+        for side, results in (("base", result.base), ("head", result.head))
+    }
+    assert versions == {"base": {"base"}, "head": {"head"}}
+    assert result.comparison.baseline.commit == _git(repo, "rev-parse", "HEAD~1").strip()
+    assert len(_worktrees(repo)) == 1  # the base worktree is gone
+
+
+def test_the_worktree_is_removed_after_a_failure(repo):
+    (repo / "pkgdemo" / "__init__.py").write_text("this is not python\n")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "broken")
+    with pytest.raises(InputError, match="the base revision does not import: pkgdemo"):
+        run_ab(_plan(repo, base_ref="HEAD", head_ref="HEAD~1"), Config())
+    assert len(_worktrees(repo)) == 1
+    assert not list(Path(repo.parent).glob("perfgate-ab-*"))
+
+
+def test_a_shadowing_copy_is_refused(tmp_path):
+    """src layout: the tree's package is reachable only through PYTHONPATH, so a
+    copy found first (here a wrong --env, in life a stale install) would be measured."""
+    repo = tmp_path / "srcproj"
+    (repo / "src" / "pkgdemo").mkdir(parents=True)
+    (repo / "src" / "pkgdemo" / "__init__.py").write_text("VERSION = 'tree'\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "one")
+    shadow = tmp_path / "site"
+    (shadow / "pkgdemo").mkdir(parents=True)
+    (shadow / "pkgdemo" / "__init__.py").write_text("VERSION = 'installed'\n")
+    plan = _plan(repo, base_ref="HEAD", env={"PYTHONPATH": str(shadow)})
+    with pytest.raises(InputError, match=r"imports pkgdemo from .*site.*not from its own tree"):
+        run_ab(plan, Config())
+    assert len(_worktrees(repo)) == 1
+
+
+def test_cli_ab(repo):
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--rounds", "4",
+         "--max-time", "60", "--format", "markdown", "--", "tests", "--benchmark-max-time=0.05"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "A/B in one job" in done.stdout
+    assert "test\\_work" in done.stdout.split("#### Regressions")[1].split("<details>")[0]
+    assert "round 1: base" in done.stderr
+
+
+def test_cli_ab_command_mode(repo):
+    slow = "python3 -c 'import time; time.sleep(0.05)'"
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--rounds", "2",
+         "--max-time", "30", "--command", slow, "--name", "pipeline", "--format", "json"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert '"mode": "ab"' in done.stdout
+    assert '"name": "pipeline"' in done.stdout
