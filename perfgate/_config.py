@@ -7,7 +7,6 @@ repeats them with examples, and a test keeps the two in step.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Final
@@ -15,6 +14,9 @@ from typing import Annotated, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perfgate._errors import ConfigError
+from perfgate._validation import describe_validation_error
+from perfgate.capture._project import DEFAULT_BASELINE, find_pyproject, read_tool_table
+from perfgate.capture._records import INSTRUCTIONS_SUFFIX
 
 __all__ = [
     "AcceptedRegression",
@@ -26,11 +28,9 @@ __all__ = [
     "load_config",
 ]
 
-DEFAULT_BASELINE: Final = Path("baselines/perfgate.json")
 # Counters recorded by ``perfgate run`` and ``perf_run`` that vary a little
 # from run to run (memory, storage I/O), unlike instruction or call counts.
 RESOURCE_SUFFIXES: Final = (":peak_rss", ":read_bytes", ":write_bytes", ":alloc_peak")
-INSTRUCTIONS_SUFFIX: Final = ":instructions"
 
 
 class _Table(BaseModel):
@@ -178,7 +178,7 @@ class Config(_Table):
         try:
             return Config.model_validate({**self.model_dump(), **changes})
         except ValidationError as err:
-            raise ConfigError(_describe(err, "option")) from None
+            raise ConfigError(f"option: {describe_validation_error(err, Config)}") from None
 
     def resolved_against(self, root: Path) -> Config:
         """The same config with relative paths made relative to ``root``."""
@@ -188,33 +188,6 @@ class Config(_Table):
         return self.model_copy(update=update)
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start``."""
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _describe(err: ValidationError, where: str) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
-        unknown = [
-            ".".join(map(str, e["loc"])) for e in err.errors() if e["type"] == "extra_forbidden"
-        ]
-        tables: dict[object, type[BaseModel]] = {
-            "overrides": Override,
-            "accepted": AcceptedRegression,
-            "targets": Target,
-        }
-        model = tables.get(first["loc"][0], Config)
-        known = ", ".join(model.model_fields)
-        return f"{where}: unknown key {', '.join(map(repr, unknown))} (known keys: {known})"
-    return f"{where}: {loc}: {first['msg']}"
-
-
 def load_config(pyproject: Path | None) -> Config:
     """Load ``[tool.perfgate]`` from ``pyproject`` (defaults when absent).
 
@@ -222,21 +195,10 @@ def load_config(pyproject: Path | None) -> Config:
     """
     if pyproject is None:
         return Config()
-    try:
-        with pyproject.open("rb") as handle:
-            document = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{pyproject}: no such file") from None
-    except OSError as err:
-        raise ConfigError(f"{pyproject}: cannot read ({err.strerror})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{pyproject}: not valid TOML ({err})") from None
-    table = document.get("tool", {}).get("perfgate", {})
-    where = f"{pyproject} [tool.perfgate]"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table")
+    table = read_tool_table(pyproject)
     try:
         config = Config.model_validate(table)
     except ValidationError as err:
-        raise ConfigError(_describe(err, where)) from None
+        where = f"{pyproject} [tool.perfgate]"
+        raise ConfigError(f"{where}: {describe_validation_error(err, Config)}") from None
     return config.resolved_against(pyproject.parent)

@@ -1,96 +1,43 @@
 """perfgate's pytest plugin, registered through the ``pytest11`` entry point.
 
 pytest imports every installed plugin on every run, so this module stays thin:
-it imports nothing heavy (no scipy, jinja2, pydantic or PyGithub) and does
-nothing unless one of its options is given. The work lives in
-:mod:`perfgate.capture._session`, imported only then.
+it imports nothing heavy and does nothing unless one of its options is given.
+Capturing needs only the standard library, pytest and pytest-benchmark
+(:mod:`perfgate.capture`), so the plugin can live in a project's environment
+whose pins must not move. Comparing at the end of the session
+(``--perfgate-baseline``) needs perfgate's judge (pydantic, scipy, jinja2),
+imported only then; without it the plugin says so in one line.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
+from perfgate.capture._options import IMPLYING, INSTRUCTIONS_DIR_ENV, add_options
+
 if TYPE_CHECKING:
-    from perfgate.capture._session import PerfgateSession
+    from perfgate.capture._session import CaptureSession, CaptureSettings, SessionJudge
 
-__all__ = [
-    "INSTRUCTIONS_DIR_ENV",
-    "SESSION_KEY",
-    "VALUE_OPTIONS",
-    "perf_run",
-    "pytest_addoption",
-    "pytest_configure",
-    "session_of",
-]
+__all__ = ["SESSION_KEY", "perf_run", "pytest_addoption", "pytest_configure", "session_of"]
 
-SESSION_KEY: pytest.StashKey[PerfgateSession] = pytest.StashKey()
+SESSION_KEY: pytest.StashKey[CaptureSession] = pytest.StashKey()
 
-# Every option but --perfgate itself implies --perfgate.
-_IMPLYING = ("perfgate_baseline", "perfgate_update_baseline", "perfgate_output", "perfgate_report")
-# Options of ours that take a value (left out when the plugin re-runs pytest).
-VALUE_OPTIONS = (
-    "--perfgate-baseline",
-    "--perfgate-output",
-    "--perfgate-report",
-    "--perfgate-confirm-budget",
-    "--perfgate-mode",
+# What the judge imports that a project's environment may not have.
+_JUDGE_LIBRARIES: Final = frozenset(
+    {"pydantic", "pydantic_core", "scipy", "numpy", "jinja2", "markupsafe", "github", "requests"}
 )
-# Set in the process that counts instructions under valgrind (see _instructions.py).
-INSTRUCTIONS_DIR_ENV = "PERFGATE_INSTRUCTIONS_DIR"
+NO_JUDGE: Final = (
+    "--perfgate-baseline needs perfgate's judge, and {missing} is not installed here: "
+    "install perfgate's full set (pip install perfgate), or write results with "
+    "--perfgate-output and run `perfgate compare` from perfgate's own environment"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("perfgate", "perfgate: performance regression gate")
-    group.addoption(
-        "--perfgate",
-        action="store_true",
-        default=False,
-        help="capture every pytest-benchmark result with raw samples",
-    )
-    group.addoption(
-        "--perfgate-baseline",
-        metavar="PATH",
-        default=None,
-        help="compare against this baseline at the end; a regression fails the session",
-    )
-    group.addoption(
-        "--perfgate-update-baseline",
-        action="store_true",
-        default=False,
-        help="write the captured results to the baseline (--perfgate-baseline or the "
-        "configured one) instead of comparing",
-    )
-    group.addoption(
-        "--perfgate-output", metavar="PATH", default=None, help="also write this run's results file"
-    )
-    group.addoption(
-        "--perfgate-report", metavar="PATH", default=None, help="also write the markdown report"
-    )
-    group.addoption(
-        "--perfgate-mode",
-        choices=("time", "instructions"),
-        default="time",
-        help="time: wall time (default); instructions: also count each benchmark's "
-        "instructions per call under valgrind (callgrind)",
-    )
-    group.addoption(
-        "--perfgate-counters",
-        action="store_true",
-        default=False,
-        help="also count file-system calls, bytes read and written and peak allocation "
-        "per call of every benchmark (or mark tests with @pytest.mark.perfgate_counters)",
-    )
-    group.addoption(
-        "--perfgate-confirm-budget",
-        metavar="SECONDS",
-        type=float,
-        default=None,
-        help="time for extra runs of undecided benchmarks after comparing "
-        "(default: confirm_budget_s in [tool.perfgate], 120; 0 turns it off)",
-    )
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -103,20 +50,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(InstructionCounter(counting_dir), "perfgate-instructions")
         return
-    enabled = config.getoption("perfgate") or any(config.getoption(o) for o in _IMPLYING)
-    enabled = enabled or config.getoption("perfgate_mode") != "time"
-    enabled = enabled or config.getoption("perfgate_counters")
-    if not enabled:
+    enabled = config.getoption("perfgate") or any(config.getoption(o) for o in IMPLYING)
+    if not (enabled or config.getoption("perfgate_mode") != "time"):
         return
     from perfgate._errors import PerfgateError
-    from perfgate.capture._session import PerfgateSession
+    from perfgate.capture._session import CaptureSession, CaptureSettings
 
     try:
-        session = PerfgateSession.from_pytest_config(config)
+        settings = CaptureSettings.from_pytest_config(config)
+        judge = _judge(settings) if settings.baseline is not None else None
+        session = CaptureSession(settings, judge)
     except PerfgateError as err:
         raise pytest.UsageError(f"perfgate: {err}") from None
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "perfgate-session")
+
+
+def _judge(settings: CaptureSettings) -> SessionJudge:
+    """perfgate's judge for this session (validates the config, loads the baseline)."""
+    try:
+        from perfgate._pytest_judge import PytestJudge
+    except ImportError as err:
+        top = (err.name or "").partition(".")[0]
+        if top not in _JUDGE_LIBRARIES:
+            raise
+        raise pytest.UsageError(f"perfgate: {NO_JUDGE.format(missing=top)}") from None
+    return PytestJudge(settings)
 
 
 @pytest.fixture
@@ -135,6 +94,6 @@ def perf_run(request: pytest.FixtureRequest) -> Any:
     return PerfRun(request.node.nodeid, session_of(request.config))
 
 
-def session_of(config: pytest.Config) -> PerfgateSession | None:
+def session_of(config: pytest.Config) -> CaptureSession | None:
     """The active perfgate session of a pytest run, if perfgate is on."""
     return config.stash.get(SESSION_KEY, None)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfgate import Config, ConfigError, load_config
-from perfgate._config import find_pyproject
+from perfgate.capture._project import find_pyproject
 
 DOCS = Path(__file__).parent.parent / "docs" / "configuration.md"
 
@@ -55,7 +55,9 @@ ignore = true
 def test_unknown_keys_are_named(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key 'thresold_pct'.*known keys: baseline"):
         load_config(_write(tmp_path, "[tool.perfgate]\nthresold_pct = 3\n"))
-    with pytest.raises(ConfigError, match=r"unknown key 'overrides.0.treshold'.*known keys: match"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'overrides\[0\].treshold'.*known keys: match"
+    ):
         load_config(_write(tmp_path, "[[tool.perfgate.overrides]]\nmatch='x'\ntreshold=1\n"))
 
 

@@ -18,6 +18,7 @@ default), and the time budget allows.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -30,9 +31,13 @@ from pathlib import Path
 from typing import Final
 
 from perfgate._config import Config
-from perfgate._errors import InputError, PerfgateError
+from perfgate._errors import InputError
+from perfgate.capture._child import run_pytest
+from perfgate.capture._commands import run_command
+from perfgate.capture._environment import collect_environment
+from perfgate.capture._git import GitError, git
 from perfgate.results._model import Environment, ResultsFile, Run
-from perfgate.results._readers import load_results
+from perfgate.results._readers import results_from_document
 from perfgate.verdict._compare import compare
 from perfgate.verdict._comparison import Comparison
 from perfgate.verdict._confirm import needs_more_data
@@ -43,36 +48,21 @@ MAX_ROUND_FACTOR: Final = 3
 """Adaptive rounds stop at this multiple of the minimum."""
 
 
-class GitError(PerfgateError):
-    """A git command failed (unknown revision, not a repository…)."""
-
-
-def _git(args: Sequence[str], cwd: Path) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise GitError(f"git {' '.join(args)}: {message}")
-    return done.stdout.strip()
-
-
 @contextlib.contextmanager
 def git_worktree(repo: Path, ref: str) -> Iterator[Path]:
     """A detached worktree of ``ref``, removed afterwards (also on errors and Ctrl-C)."""
-    _git(["rev-parse", "--verify", f"{ref}^{{commit}}"], repo)
+    git(["rev-parse", "--verify", f"{ref}^{{commit}}"], repo)
     scratch = Path(tempfile.mkdtemp(prefix="perfgate-ab-"))
     tree = scratch / "tree"
     try:
-        _git(["worktree", "add", "--detach", str(tree), ref], repo)
+        git(["worktree", "add", "--detach", str(tree), ref], repo)
         yield tree
     finally:
         with contextlib.suppress(GitError):
-            _git(["worktree", "remove", "--force", str(tree)], repo)
+            git(["worktree", "remove", "--force", str(tree)], repo)
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(GitError):
-            _git(["worktree", "prune"], repo)
+            git(["worktree", "prune"], repo)
 
 
 def round_order(rounds: int) -> list[tuple[int, str]]:
@@ -112,6 +102,8 @@ class ABPlan:
     at most this, or it is decided."""
     command: str | None = None
     command_name: str = "command"
+    python: str | None = None
+    """The project's interpreter for both sides (default: :func:`default_python`)."""
 
 
 @dataclass
@@ -135,14 +127,31 @@ def _side_env(plan: ABPlan, tree: Path) -> dict[str, str]:
     return env
 
 
-def check_imports(tree: Path, env: Mapping[str, str], label: str) -> None:
+# The module name is an argument, never part of the code (a directory name is data).
+_IMPORT_PROBE: Final = (
+    "import importlib, os, sys; "
+    "print(os.path.realpath(importlib.import_module(sys.argv[1]).__file__))"
+)
+_PLUGIN_PROBE: Final = (
+    "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('perfgate.plugin') else 3)"
+)
+
+
+def default_python() -> str:
+    """The project's interpreter when none is given: ``python`` on PATH, else ours."""
+    return shutil.which("python") or shutil.which("python3") or sys.executable
+
+
+def check_imports(tree: Path, env: Mapping[str, str], label: str, python: str) -> None:
     """Refuse when a package of the project would not import from ``tree``."""
     for package in _top_level_packages(tree):
-        probe = f"import {package}, os; print(os.path.realpath({package}.__file__))"
-        done = subprocess.run(
-            [sys.executable, "-c", probe], cwd=tree, env=dict(env),
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        try:
+            done = subprocess.run(
+                [python, "-c", _IMPORT_PROBE, package], cwd=tree, env=dict(env),
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        except OSError as err:
+            raise InputError(f"--python {python}: cannot run it ({err.strerror})") from None
         if done.returncode != 0:
             tail = (done.stderr.strip().splitlines() or ["?"])[-1]
             raise InputError(f"the {label} revision does not import: {package}: {tail}")
@@ -155,23 +164,55 @@ def check_imports(tree: Path, env: Mapping[str, str], label: str) -> None:
             )
 
 
-def _measure(plan: ABPlan, tree: Path, env: Mapping[str, str], out: Path) -> str | None:
+def plugin_env(
+    python: str, tree: Path, env: Mapping[str, str], scratch: Path
+) -> tuple[dict[str, str], list[str]]:
+    """Make perfgate's capture plugin available to the project's interpreter.
+
+    When ``python`` cannot import ``perfgate.plugin`` (perfgate lives in its own
+    environment, the project in another), a copy of perfgate's package, and only
+    that, goes last on the side's ``PYTHONPATH`` and pytest loads it with ``-p``:
+    the capture side needs nothing the project does not have (pytest and
+    pytest-benchmark), and none of the judge's libraries become importable.
+    Returns the environment and the extra pytest arguments."""
+    done = subprocess.run(
+        [python, "-c", _PLUGIN_PROBE], cwd=tree, env=dict(env), capture_output=True, check=False
+    )
+    if done.returncode == 0:
+        return dict(env), []
+    shipped = scratch / "perfgate-capture"
+    if not shipped.is_dir():
+        package = Path(__file__).resolve().parents[1]
+        shutil.copytree(package, shipped / "perfgate", ignore=shutil.ignore_patterns("__pycache__"))
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**env, "PYTHONPATH": os.pathsep.join([*path, str(shipped)])}, ["-p", "perfgate.plugin"]
+
+
+@dataclass(frozen=True)
+class _Side:
+    tree: Path
+    env: dict[str, str]
+    plugin_args: list[str]
+
+
+def _measure(plan: ABPlan, python: str, side: _Side, out: Path) -> str | None:
     """One run of one side; returns an error text, or None."""
     if plan.command is not None:
-        argv = [sys.executable, "-m", "perfgate", "run", "--name", plan.command_name,
-                "--rounds", "1", "-o", str(out), "--shell", "--", plan.command]  # fmt: skip
-    else:
-        argv = [sys.executable, "-m", "pytest", *plan.pytest_args, "-p", "no:cacheprovider",
-                "-q", "--perfgate-confirm-budget", "0", "--perfgate-output", str(out)]  # fmt: skip
-        if plan.mode == "instructions":
-            argv.append("--perfgate-mode=instructions")
-    done = subprocess.run(
-        argv, cwd=tree, env=dict(env), capture_output=True, text=True, check=False
-    )
-    if not out.is_file():
-        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
-        return f"exit {done.returncode}: {' | '.join(tail)}"
-    return None
+        done = run_command(
+            plan.command_name, [plan.command], rounds=1, shell=True, cwd=side.tree, env=side.env
+        )
+        document = done.to_document(collect_environment(side.tree))
+        if document is None:
+            bad = done.failed[0]
+            return f"exit {bad.exit_code}: {' | '.join(bad.stderr_tail) or '(no stderr)'}"
+        out.write_text(json.dumps(document), encoding="utf-8")
+        return None
+    args = [*side.plugin_args, *plan.pytest_args, "-q", "--perfgate-confirm-budget", "0",
+            "--perfgate-output", str(out)]  # fmt: skip
+    if plan.mode == "instructions":
+        args.append("--perfgate-mode=instructions")
+    child = run_pytest([python], args, cwd=side.tree, env=side.env)
+    return None if out.is_file() else child.describe()
 
 
 def run_ab(
@@ -182,9 +223,9 @@ def run_ab(
     clock: Callable[[], float] = time.monotonic,
 ) -> ABResult:
     """Measure both sides in alternating rounds and compare them, paired."""
-    repo = Path(_git(["rev-parse", "--show-toplevel"], plan.repo))
-    base_sha = _git(["rev-parse", f"{plan.base_ref}^{{commit}}"], repo)
-    head_sha = _git(["rev-parse", f"{plan.head_ref or 'HEAD'}^{{commit}}"], repo)
+    repo = Path(git(["rev-parse", "--show-toplevel"], plan.repo))
+    base_sha = git(["rev-parse", f"{plan.base_ref}^{{commit}}"], repo)
+    head_sha = git(["rev-parse", f"{plan.head_ref or 'HEAD'}^{{commit}}"], repo)
     started = clock()
     with contextlib.ExitStack() as stack:
         base_tree = stack.enter_context(git_worktree(repo, plan.base_ref))
@@ -192,11 +233,16 @@ def run_ab(
             stack.enter_context(git_worktree(repo, plan.head_ref)) if plan.head_ref else repo
         )
         trees = {"base": base_tree, "head": head_tree}
-        envs = {side: _side_env(plan, tree) for side, tree in trees.items()}
-        if plan.command is None:
-            for side in trees:
-                check_imports(trees[side], envs[side], side)
+        python = plan.python or default_python()
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="perfgate-ab-out-")))
+        sides: dict[str, _Side] = {}
+        for label, tree in trees.items():
+            env = _side_env(plan, tree)
+            extra: list[str] = []
+            if plan.command is None:
+                check_imports(tree, env, label, python)
+                env, extra = plugin_env(python, tree, env, scratch)
+            sides[label] = _Side(tree, env, extra)
         runs: dict[str, list[Run | None]] = {"base": [], "head": []}
         log: list[str] = []
         # Deterministic counts need one round; times need the minimum, then more if useful.
@@ -210,14 +256,18 @@ def run_ab(
                 if progress:
                     progress(f"round {index + 1}: {side} ({clock() - started:.0f} s elapsed)")
                 out = scratch / f"{side}-{index}.json"
-                error = _measure(plan, trees[side], envs[side], out)
+                error = _measure(plan, python, sides[side], out)
                 if error is not None:
                     if index == 0:
                         raise InputError(f"the {side} revision failed to run: {error}")
                     log.append(f"round {index + 1}, {side}: failed ({error}); round skipped")
                     runs[side].append(None)
                     continue
-                (run,) = load_results(out, log.append).runs
+                (run,) = results_from_document(
+                    json.loads(out.read_text(encoding="utf-8")),
+                    f"{side} round {index + 1}",
+                    log.append,
+                ).runs
                 runs[side].append(run)
             done_rounds += batch
             comparison = _compare(runs, config, base_sha, head_sha)

@@ -16,16 +16,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Final
 
 from perfgate._errors import InputError
-from perfgate.results._model import Benchmark, Environment, Kind, ResultsFile, Run
+from perfgate.capture._records import KIND_COUNTER, BenchmarkRecord, RunRecord, results_document
 
-__all__ = ["CommandRun", "RoundResult", "run_command", "time_callable", "time_round"]
+__all__ = [
+    "CommandRun",
+    "RoundResult",
+    "run_command",
+    "time_callable",
+    "time_round",
+    "with_python",
+]
 
 STDERR_TAIL_LINES: Final = 5
 _BLOCK_BYTES: Final = 512
@@ -33,10 +39,9 @@ _BLOCK_BYTES: Final = 512
 _RSS_SCALE: Final = 1 if sys.platform == "darwin" else 1024
 
 
-class RoundResult(BaseModel):
+@dataclass(frozen=True)
+class RoundResult:
     """One execution of the command."""
-
-    model_config = ConfigDict(frozen=True)
 
     round: int
     warmup: bool
@@ -47,14 +52,15 @@ class RoundResult(BaseModel):
     peak_rss_bytes: int
     read_bytes: int
     write_bytes: int
-    stderr_tail: list[str] = []
+    stderr_tail: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
 
 
-class CommandRun(BaseModel):
+@dataclass(frozen=True)
+class CommandRun:
     """Every round of one ``perfgate run`` invocation (one perfgate run)."""
 
     name: str
@@ -70,7 +76,7 @@ class CommandRun(BaseModel):
     def failed(self) -> list[RoundResult]:
         return [r for r in self.rounds if not r.ok]
 
-    def benchmarks(self) -> list[Benchmark]:
+    def benchmarks(self) -> list[BenchmarkRecord]:
         """The run's benchmarks: the wall time, CPU times and resource counters of
         the measured rounds that succeeded (none when every round failed)."""
         good = [r for r in self.measured if r.ok]
@@ -81,35 +87,36 @@ class CommandRun(BaseModel):
             for r in self.failed
         ]
         extra = {"command": list(self.command), "failed_rounds": failed}
-        out = [Benchmark(name=self.name, samples=tuple(r.wall_s for r in good), extra=extra)]
+        out = [BenchmarkRecord(name=self.name, samples=tuple(r.wall_s for r in good), extra=extra)]
         for suffix, values in (
             ("cpu_user", [r.user_s for r in good]),
             ("cpu_system", [r.system_s for r in good]),
         ):
             # Too small to measure for trivial commands: rusage then says 0.
             if all(v > 0 for v in values):
-                out.append(Benchmark(name=f"{self.name}:{suffix}", samples=tuple(values)))
+                out.append(BenchmarkRecord(name=f"{self.name}:{suffix}", samples=tuple(values)))
         for suffix, counts in (
             ("peak_rss", [r.peak_rss_bytes for r in good]),
             ("read_bytes", [r.read_bytes for r in good]),
             ("write_bytes", [r.write_bytes for r in good]),
         ):
             out.append(
-                Benchmark(
+                BenchmarkRecord(
                     name=f"{self.name}:{suffix}",
-                    kind=Kind.COUNTER,
+                    kind=KIND_COUNTER,
                     unit="bytes",
                     samples=tuple(float(c) for c in counts),
                 )
             )
         return out
 
-    def to_results(self, environment: Environment) -> ResultsFile | None:
+    def to_document(self, environment: dict[str, Any]) -> dict[str, Any] | None:
+        """The run as a results document (``None`` when no round succeeded)."""
         benchmarks = self.benchmarks()
         if not benchmarks:
             return None
-        run = Run(started_at=self.started_at, benchmarks=tuple(benchmarks))
-        return ResultsFile(environment=environment, runs=(run,))
+        run = RunRecord(started_at=self.started_at, benchmarks=tuple(benchmarks))
+        return results_document(environment, [run])
 
 
 def time_round(
@@ -196,3 +203,20 @@ def time_callable(function: Callable[[], object], *, rounds: int, warmup: int = 
         function()
         samples.append(time.perf_counter() - started)
     return samples
+
+
+_PYTHON_NAMES: Final = ("python", "python3")
+
+
+def with_python(
+    command: Sequence[str], python: str, env: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """``command`` and ``env`` made to run the project's interpreter ``python``:
+    a leading ``python``/``python3`` becomes ``python``, and its directory goes
+    first on ``PATH`` (so that the command's own children find it too)."""
+    argv = list(command)
+    if argv and argv[0] in _PYTHON_NAMES:
+        argv[0] = python
+    directory = str(Path(python).parent)
+    path = env.get("PATH", "")
+    return argv, {**env, "PATH": os.pathsep.join([directory, path]) if path else directory}

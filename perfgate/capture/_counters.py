@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from perfgate.results._model import Benchmark, Kind
+from perfgate.capture._records import KIND_COUNTER, BenchmarkRecord
 
 __all__ = ["measure_counters"]
 
@@ -68,7 +68,7 @@ def _io() -> tuple[int, int, int] | None:
     return int(values["rchar"]), int(values["wchar"]), len(text)
 
 
-def measure_counters(name: str, function: Callable[[], object]) -> list[Benchmark]:
+def measure_counters(name: str, function: Callable[[], object]) -> list[BenchmarkRecord]:
     """Call ``function`` once and return its counter benchmarks."""
     _FsCounter.install()
     real_stat, real_lstat = os.stat, os.lstat
@@ -112,6 +112,6 @@ def measure_counters(name: str, function: Callable[[], object]) -> list[Benchmar
         counts.append(("bytes_read", "bytes", float(max(read, 0))))
         counts.append(("bytes_written", "bytes", float(after_io[1] - before_io[1])))
     return [
-        Benchmark(name=f"{name}:{suffix}", kind=Kind.COUNTER, unit=unit, samples=(value,))
+        BenchmarkRecord(name=f"{name}:{suffix}", kind=KIND_COUNTER, unit=unit, samples=(value,))
         for suffix, unit, value in counts
     ]

@@ -1,35 +1,18 @@
-"""Describe the machine and checkout a capture runs on."""
+"""Describe the machine and checkout a capture runs on (the results file's
+``environment``, as plain data: the judge validates it)."""
 
 from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any
 
 from perfgate._version import __version__
-from perfgate.results._model import Environment
+from perfgate.capture._git import git_or_none
 
 __all__ = ["collect_environment"]
-
-_GIT_TIMEOUT_S: Final = 5.0
-
-
-def _git(args: list[str], cwd: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _cpu_model() -> str | None:
@@ -54,24 +37,24 @@ def _ci(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def collect_environment(cwd: Path, environ: Mapping[str, str] | None = None) -> Environment:
+def collect_environment(cwd: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Collect the environment of a capture made in ``cwd`` (git info from there)."""
     env = os.environ if environ is None else environ
-    commit = _git(["rev-parse", "HEAD"], cwd)
-    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd) if commit else None
-    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd) if commit else None
+    commit = git_or_none(["rev-parse", "HEAD"], cwd)
+    branch = git_or_none(["rev-parse", "--abbrev-ref", "HEAD"], cwd) if commit else None
+    status = git_or_none(["status", "--porcelain", "--untracked-files=no"], cwd) if commit else None
     provider, run_id = _ci(env)
-    return Environment(
-        python_version=platform.python_version(),
-        python_implementation=platform.python_implementation(),
-        platform=f"{platform.system()}-{platform.release()}",
-        machine=platform.machine() or None,
-        cpu_model=_cpu_model(),
-        cpu_count=os.cpu_count(),
-        perfgate_version=__version__,
-        git_commit=commit,
-        git_branch=branch,
-        git_dirty=None if status is None else bool(status),
-        ci_provider=provider,
-        ci_run_id=run_id,
-    )
+    return {
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "platform": f"{platform.system()}-{platform.release()}",
+        "machine": platform.machine() or None,
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "perfgate_version": __version__,
+        "git_commit": commit,
+        "git_branch": branch,
+        "git_dirty": None if status is None else bool(status),
+        "ci_provider": provider,
+        "ci_run_id": run_id,
+    }

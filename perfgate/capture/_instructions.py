@@ -28,9 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from perfgate._config import INSTRUCTIONS_SUFFIX
 from perfgate._errors import InputError
-from perfgate.results._model import Benchmark, Kind
+from perfgate.capture._records import INSTRUCTIONS_SUFFIX, KIND_COUNTER, BenchmarkRecord
 
 __all__ = [
     "CALLS",
@@ -168,7 +167,7 @@ def _count(path: Path) -> int:
     return int(match.group(1))
 
 
-def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[Benchmark]:
+def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[BenchmarkRecord]:
     """``NAME:instructions`` counter benchmarks from a counting process's dumps."""
     log = out_dir / LOG_NAME
     if not log.is_file():
@@ -192,9 +191,9 @@ def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[Benchmark]:
         overhead = statistics.median(empty[name])
         per_call = tuple(float(max(c - overhead, 0)) for c in counts)
         benchmarks.append(
-            Benchmark(
+            BenchmarkRecord(
                 name=f"{name}{INSTRUCTIONS_SUFFIX}",
-                kind=Kind.COUNTER,
+                kind=KIND_COUNTER,
                 unit="instructions",
                 samples=per_call,
                 extra={"marker_overhead": overhead},

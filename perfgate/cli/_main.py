@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Final, NoReturn
 from perfgate._config import Config, find_pyproject, load_config
 from perfgate._errors import PerfgateError
 from perfgate._version import __version__
+from perfgate.capture._atomic import write_atomic
 from perfgate.report._render import ReportFormat, render
-from perfgate.results._readers import load_results
-from perfgate.results._storage import merge_results, save_results, write_atomic
+from perfgate.results._readers import load_results, results_from_document
+from perfgate.results._storage import merge_results, save_results
 from perfgate.verdict._compare import compare
-from perfgate.verdict._comparison import Verdict
+from perfgate.verdict._comparison import Comparison, Verdict
 
 if TYPE_CHECKING:
     from github import Github
@@ -56,6 +57,21 @@ def run_compare(
 ) -> int:
     """``perfgate compare``: print or write the report; return the exit code."""
     comparison = compare(load_results(baseline, _warn), load_results(current, _warn), config)
+    return _emit(
+        comparison, fmt=fmt, output=output, config=config, evidence_dir=evidence_dir, state=state
+    )
+
+
+def _emit(
+    comparison: Comparison,
+    *,
+    fmt: ReportFormat,
+    output: Path | None,
+    config: Config,
+    evidence_dir: Path | None,
+    state: Path | None,
+) -> int:
+    """The output step of ``compare`` and ``ab``: evidence, the report, the exit code."""
     if evidence_dir is not None or state is not None:
         from perfgate.report._evidence import append_metrics_line, write_state
 
@@ -68,10 +84,8 @@ def run_compare(
         sys.stdout.write(report)
     else:
         write_atomic(output, report)
-        print(
-            render(comparison, ReportFormat.TEXT, template_dir=config.template_dir).splitlines()[0],
-            file=sys.stderr,
-        )
+        headline = render(comparison, ReportFormat.TEXT, template_dir=config.template_dir)
+        print(headline.splitlines()[0], file=sys.stderr)
     return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
 
 
@@ -151,16 +165,20 @@ def run_command_cli(
     cwd: Path | None,
     env: Sequence[str],
     shell: bool,
+    python: str | None = None,
 ) -> int:
     """``perfgate run``: time a command; exit 1 when any round failed."""
-    from perfgate.capture._commands import run_command
+    from perfgate.capture._commands import run_command, with_python
     from perfgate.capture._environment import collect_environment
+    from perfgate.capture._records import document_text
 
-    extra_env = _parse_env(env)
+    run_env = {**os.environ, **_parse_env(env)}
+    if python is not None:
+        command, run_env = with_python(command, python, run_env)
     progress = _warn_plain if sys.stderr.isatty() else None
     result = run_command(
         name, command, rounds=rounds, warmup=warmup, shell=shell, cwd=cwd,
-        env={**os.environ, **extra_env}, progress=progress,
+        env=run_env, progress=progress,
     )  # fmt: skip
     for bad in result.failed:
         tail = " | ".join(bad.stderr_tail) or "(no stderr)"
@@ -168,8 +186,8 @@ def run_command_cli(
             f"perfgate: round {bad.round + 1} failed with exit code {bad.exit_code}: {tail}",
             file=sys.stderr,
         )
-    results = result.to_results(collect_environment(cwd or Path.cwd()))
-    if results is None:
+    document = result.to_document(collect_environment(cwd or Path.cwd()))
+    if document is None:
         print(f"perfgate: every round of {name!r} failed; nothing was timed", file=sys.stderr)
         return EXIT_FAIL
     good = [r.wall_s for r in result.measured if r.ok]
@@ -177,10 +195,13 @@ def run_command_cli(
         f"perfgate: {name}: {len(good)} round(s), median {sorted(good)[len(good) // 2]:.3f} s",
         file=sys.stderr,
     )
+    # Validated like any results file before it is written.
+    results_from_document(document, f"the rounds of {name!r}", _warn)
+    text = document_text(document)
     if output is not None:
-        save_results(output, results)
+        write_atomic(output, text)
     else:
-        sys.stdout.write(results.to_json())
+        sys.stdout.write(text)
     return EXIT_FAIL if result.failed else EXIT_PASS
 
 
@@ -202,6 +223,7 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         target_mde_pct=args.target_mde_pct,
         command=args.command_line,
         command_name=args.name,
+        python=args.python,
     )
     if plan.rounds < 2 and plan.mode == "time":
         raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
@@ -209,21 +231,14 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
     for line in result.log:
         _warn_plain(line)
     _warn_plain(f"A/B: {result.rounds} rounds in {result.seconds:.0f} s")
-    comparison = result.comparison
-    if args.evidence_dir is not None or args.state is not None:
-        from perfgate.report._evidence import append_metrics_line, write_state
-
-        if args.evidence_dir is not None:
-            append_metrics_line(args.evidence_dir, comparison)
-        if args.state is not None:
-            write_state(args.state, comparison)
-    report = render(comparison, ReportFormat(args.format), template_dir=config.template_dir)
-    if args.output is None:
-        sys.stdout.write(report)
-    else:
-        write_atomic(args.output, report)
-        print(render(comparison, ReportFormat.TEXT).splitlines()[0], file=sys.stderr)
-    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+    return _emit(
+        result.comparison,
+        fmt=ReportFormat(args.format),
+        output=args.output,
+        config=config,
+        evidence_dir=args.evidence_dir,
+        state=args.state,
+    )
 
 
 def _parse_env(items: Sequence[str]) -> dict[str, str]:
@@ -352,6 +367,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cwd", type=Path, help="run the command here")
     run.add_argument("--env", action="append", default=[], metavar="K=V", help="extra variable")
     run.add_argument("--shell", action="store_true", help="run the command through the shell")
+    run.add_argument(
+        "--python", metavar="PATH",
+        help="the project's interpreter: a leading `python`/`python3` in the command is "
+        "this one, and its directory comes first on the command's PATH",
+    )  # fmt: skip
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command")
 
     ab = commands.add_parser("ab", help="A/B: base and head interleaved in this job")
@@ -372,6 +392,11 @@ def _parser() -> argparse.ArgumentParser:
         "--command", dest="command_line", help="time this shell command instead of pytest"
     )
     ab.add_argument("--name", default="command", help="benchmark name for --command")
+    ab.add_argument(
+        "--python", metavar="PATH",
+        help="the project's interpreter, which runs both sides (default: `python` on PATH, "
+        "else the one running perfgate)",
+    )  # fmt: skip
     ab.add_argument("--format", choices=[f.value for f in ReportFormat], default="text")
     ab.add_argument("--output", "-o", type=Path, help="write the report here")
     ab.add_argument("--evidence-dir", type=Path, help="append a metrics line here")
@@ -421,6 +446,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             cwd=args.cwd,
             env=args.env,
             shell=args.shell,
+            python=args.python,
         )
     if args.command == "ab":
         return run_ab_cli(args, _config(args.config))

@@ -319,7 +319,7 @@ def load_report(path: Path) -> Comparison:
     from pydantic import ValidationError
 
     from perfgate._errors import InputError
-    from perfgate.results._readers import describe_validation_error
+    from perfgate._validation import describe_validation_error
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from perfgate._errors import WriteError
-from perfgate.results._storage import write_atomic
+from perfgate.capture._atomic import write_atomic
 from perfgate.verdict._comparison import Comparison
 
 __all__ = ["METRICS_FILE", "append_metrics_line", "metrics_line", "state_snapshot", "write_state"]

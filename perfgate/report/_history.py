@@ -17,9 +17,10 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from perfgate._errors import InputError
+from perfgate._validation import describe_validation_error
+from perfgate.capture._atomic import write_atomic
 from perfgate.results._model import ResultsFile
-from perfgate.results._readers import Warn, describe_validation_error
-from perfgate.results._storage import write_atomic
+from perfgate.results._readers import Warn
 from perfgate.verdict._stats import run_value
 
 __all__ = ["HistoryEntry", "append_history", "load_history", "trend_chart"]

@@ -10,14 +10,12 @@ little-endian float64) so that baselines stay small enough to commit.
 
 from __future__ import annotations
 
-import base64
 import math
 import sys
-import zlib
 from array import array
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -31,6 +29,16 @@ from pydantic import (
     model_validator,
 )
 
+from perfgate.capture._records import (
+    KIND_COUNTER,
+    KIND_TIME,
+    PACKED_ENCODING,
+    RESULTS_SCHEMA,
+    RESULTS_VERSION,
+    encode_samples,
+    unpack_samples,
+)
+
 __all__ = [
     "RESULTS_SCHEMA",
     "RESULTS_VERSION",
@@ -42,23 +50,12 @@ __all__ = [
     "Summary",
 ]
 
-RESULTS_SCHEMA: Final = "perfgate/results"
-# Version history of the results format (bump on any incompatible change and
-# keep a reader for every older version):
-#   1 — 2026-11: first version: environment, runs → benchmarks → raw samples,
-#       optional summary for imports without raw data, packed samples.
-RESULTS_VERSION: Final = 1
-
-# Sample lists longer than this are written packed; shorter ones stay readable.
-PACK_MIN_SAMPLES: Final = 64
-PACKED_ENCODING: Final = "zlib+base64:f64le"
-
 
 class Kind(StrEnum):
     """What a benchmark measures: a noisy time, or a deterministic count."""
 
-    TIME = "time"
-    COUNTER = "counter"
+    TIME = KIND_TIME
+    COUNTER = KIND_COUNTER
 
 
 class _Strict(BaseModel):
@@ -101,24 +98,9 @@ class Summary(_Strict):
         return value
 
 
-def pack_samples(samples: tuple[float, ...]) -> str:
-    """Encode samples losslessly and compactly (see :data:`PACKED_ENCODING`)."""
-    values = array("d", samples)
-    if sys.byteorder == "big":
-        values.byteswap()
-    return base64.b64encode(zlib.compress(values.tobytes(), 6)).decode("ascii")
-
-
-def unpack_samples(packed: str, count: int) -> tuple[float, ...]:
-    """Decode :func:`pack_samples` output; ``count`` guards against truncation."""
-    try:
-        raw = zlib.decompress(base64.b64decode(packed, validate=True))
-    except (ValueError, zlib.error) as err:
-        raise ValueError(f"samples_packed is corrupt ({err})") from None
-    if len(raw) != 8 * count:
-        raise ValueError(f"samples_packed holds {len(raw) // 8} values, expected {count}")
+def _decode(packed: str, count: int) -> tuple[float, ...]:
     values = array("d")
-    values.frombytes(raw)
+    values.frombytes(unpack_samples(packed, count))
     if sys.byteorder == "big":
         values.byteswap()
     return tuple(values)
@@ -152,7 +134,7 @@ class Benchmark(_Strict):
                 raise ValueError(f"unknown samples encoding {packed['encoding']!r}")
             if "samples" in data:
                 raise ValueError("give samples or samples_packed, not both")
-            data["samples"] = unpack_samples(packed["data"], int(packed["count"]))
+            data["samples"] = _decode(packed["data"], int(packed["count"]))
         return data
 
     @field_validator("samples")
@@ -178,15 +160,8 @@ class Benchmark(_Strict):
         data: dict[str, Any] = handler(self)
         if self.summary is None:
             data.pop("summary", None)
-        if len(self.samples) > PACK_MIN_SAMPLES:
-            del data["samples"]
-            data["samples_packed"] = {
-                "encoding": PACKED_ENCODING,
-                "count": len(self.samples),
-                "data": pack_samples(self.samples),
-            }
-        elif self.kind is Kind.COUNTER:
-            data["samples"] = [int(v) if v.is_integer() else v for v in self.samples]
+        del data["samples"]
+        data.update(encode_samples(self.samples, self.kind.value))
         return data
 
 

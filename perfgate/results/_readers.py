@@ -12,11 +12,12 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from perfgate._errors import InputError, SchemaVersionError
+from perfgate._validation import describe_validation_error
 from perfgate._version import __version__
 from perfgate.results._model import (
     RESULTS_SCHEMA,
@@ -30,11 +31,15 @@ from perfgate.results._model import (
 )
 
 __all__ = [
+    "READERS",
+    "PerfgateReader",
+    "PytestBenchmarkReader",
+    "Reader",
     "Warn",
     "benchmark_from_pytest_benchmark",
-    "describe_validation_error",
     "load_results",
     "parse_results",
+    "results_from_document",
 ]
 
 Warn = Callable[[str], None]
@@ -42,17 +47,6 @@ Warn = Callable[[str], None]
 
 def _ignore(_message: str) -> None:
     return None
-
-
-def describe_validation_error(err: ValidationError) -> str:
-    """The first problem of a pydantic error, on one line, with its location."""
-    first = err.errors()[0]
-    where = ""
-    for part in first["loc"]:
-        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    message = first["msg"].removeprefix("Value error, ")
-    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
 
 
 # --- pytest-benchmark -------------------------------------------------------------------------
@@ -193,6 +187,71 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
 
 
+class Reader(Protocol):
+    """Turns one kind of parsed JSON document into a :class:`ResultsFile`."""
+
+    kind: str
+    """What it reads, for messages ("pytest-benchmark JSON")."""
+
+    def recognises(self, data: object) -> bool: ...
+
+    def read(self, data: dict[str, Any], where: str, warn: Warn) -> ResultsFile: ...
+
+
+class PerfgateReader:
+    """perfgate's own results files (what the capture side writes), any known version."""
+
+    kind = "a perfgate results file"
+
+    def recognises(self, data: object) -> bool:
+        return isinstance(data, dict) and "schema" in data
+
+    def read(self, data: dict[str, Any], where: str, warn: Warn) -> ResultsFile:
+        schema, version = data.get("schema"), data.get("version")
+        if schema != RESULTS_SCHEMA:
+            raise InputError(f"{where}: schema {schema!r} is not {RESULTS_SCHEMA!r}")
+        if version != RESULTS_VERSION:
+            raise SchemaVersionError(
+                f"{where}: results schema version {version!r} is not supported by perfgate "
+                f"{__version__} (it reads version {RESULTS_VERSION}); upgrade perfgate"
+            )
+        try:
+            return ResultsFile.model_validate(data)
+        except ValidationError as err:
+            raise InputError(
+                f"{where}: invalid results file: {describe_validation_error(err)}"
+            ) from None
+
+
+class PytestBenchmarkReader:
+    """pytest-benchmark's ``--benchmark-json`` output (one run)."""
+
+    kind = "pytest-benchmark JSON"
+
+    def recognises(self, data: object) -> bool:
+        return (
+            isinstance(data, dict)
+            and isinstance(data.get("benchmarks"), list)
+            and ("machine_info" in data or "commit_info" in data)
+        )
+
+    def read(self, data: dict[str, Any], where: str, warn: Warn) -> ResultsFile:
+        return _from_pytest_benchmark(data, where, warn)
+
+
+READERS: tuple[Reader, ...] = (PerfgateReader(), PytestBenchmarkReader())
+
+
+def results_from_document(data: object, where: str, warn: Warn = _ignore) -> ResultsFile:
+    """Results from an already parsed JSON document, by the first reader that knows it."""
+    for reader in READERS:
+        if reader.recognises(data):
+            assert isinstance(data, dict)
+            return reader.read(data, where, warn)
+    kinds = " nor ".join(reader.kind for reader in READERS)
+    raise InputError(f"{where}: neither {kinds}")
+
+
 def parse_results(text: str | bytes, where: str, warn: Warn = _ignore) -> ResultsFile:
     """Parse results from JSON text; ``where`` names the source in messages."""
     try:
@@ -203,32 +262,9 @@ def parse_results(text: str | bytes, where: str, warn: Warn = _ignore) -> Result
         ) from None
     except ValueError as err:  # NaN / Infinity literals, bad encodings
         raise InputError(f"{where}: not valid JSON ({err})") from None
-    if isinstance(data, dict) and "schema" in data:
-        return _from_perfgate(data, where)
-    if (
-        isinstance(data, dict)
-        and isinstance(data.get("benchmarks"), list)
-        and ("machine_info" in data or "commit_info" in data)
-    ):
-        return _from_pytest_benchmark(data, where, warn)
-    raise InputError(f"{where}: neither a perfgate results file nor pytest-benchmark JSON")
-
-
-def _from_perfgate(data: dict[str, Any], where: str) -> ResultsFile:
-    schema, version = data.get("schema"), data.get("version")
-    if schema != RESULTS_SCHEMA:
-        raise InputError(f"{where}: schema {schema!r} is not {RESULTS_SCHEMA!r}")
-    if version != RESULTS_VERSION:
-        raise SchemaVersionError(
-            f"{where}: results schema version {version!r} is not supported by perfgate "
-            f"{__version__} (it reads version {RESULTS_VERSION}); upgrade perfgate"
-        )
-    try:
-        return ResultsFile.model_validate(data)
-    except ValidationError as err:
-        raise InputError(
-            f"{where}: invalid results file: {describe_validation_error(err)}"
-        ) from None
+    except RecursionError:
+        raise InputError(f"{where}: not valid JSON (nested too deeply)") from None
+    return results_from_document(data, where, warn)
 
 
 def load_results(path: Path, warn: Warn = _ignore) -> ResultsFile:

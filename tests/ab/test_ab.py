@@ -66,6 +66,7 @@ def _plan(repo: Path, **changes) -> ABPlan:
     values = {
         "repo": repo, "base_ref": "HEAD~1", "head_ref": None, "rounds": 4, "max_time_s": 60,
         "pytest_args": ["tests", "--benchmark-max-time=0.05"], "env": {},
+        "python": sys.executable,
     }  # fmt: skip
     values.update(changes)
     return ABPlan(**values)
@@ -144,7 +145,7 @@ def test_a_shadowing_copy_is_refused(tmp_path):
 
 def test_cli_ab(repo):
     done = subprocess.run(
-        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--rounds", "4",
+        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--rounds", "4", "--python", sys.executable,
          "--max-time", "60", "--format", "markdown", "--", "tests", "--benchmark-max-time=0.05"],
         cwd=repo, capture_output=True, text=True,
     )  # fmt: skip

@@ -85,7 +85,7 @@ def test_pytest_instruction_mode_end_to_end(pytester):
     names = {b.name: b for b in load_results(pytester.path / "o.json").runs[0].benchmarks}
     small = names["test_bench.py::test_loop[1000]:instructions"]
     large = names["test_bench.py::test_loop[2000]:instructions"]
-    assert small.kind is Kind.COUNTER
+    assert small.kind == Kind.COUNTER
     assert small.unit == "instructions"
     assert 1.8 < sorted(large.samples)[1] / sorted(small.samples)[1] < 2.2
     assert "test_bench.py::test_loop[1000]" in names  # wall time is kept beside

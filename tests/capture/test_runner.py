@@ -28,7 +28,7 @@ def test_rounds_measure_wall_cpu_memory_and_io(tmp_path):
     names = {b.name: b for b in result.benchmarks()}
     assert len(names["job"].samples) == 3
     assert all(s > 0 for s in names["job"].samples)
-    assert names["job:peak_rss"].kind is Kind.COUNTER
+    assert names["job:peak_rss"].kind == Kind.COUNTER
     assert names["job:peak_rss"].unit == "bytes"
     assert min(names["job:peak_rss"].samples) > 1_000_000  # a Python process
     assert set(names) >= {"job", "job:peak_rss", "job:read_bytes", "job:write_bytes"}

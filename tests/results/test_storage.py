@@ -11,7 +11,7 @@ import time
 import pytest
 
 from perfgate import InputError, WriteError, load_results, merge_results, save_results
-from perfgate.results._storage import write_atomic
+from perfgate.capture._atomic import write_atomic
 
 
 def test_write_atomic_replaces_and_leaves_no_temp_files(tmp_path):

@@ -1,0 +1,158 @@
+"""The results file as the capture side writes it: plain records and :mod:`json`.
+
+This module owns the format's constants and its sample encoding; the judge's
+pydantic model (:mod:`perfgate.results._model`) imports them from here and
+validates what was written. A results file holds an environment and runs; a
+run holds benchmarks; a benchmark holds every raw sample. Long sample lists
+are packed losslessly (zlib + base64 of little-endian float64) so that
+baselines stay small enough to commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sys
+import zlib
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from perfgate.capture._atomic import write_atomic
+
+__all__ = [
+    "INSTRUCTIONS_SUFFIX",
+    "KIND_COUNTER",
+    "KIND_TIME",
+    "PACKED_ENCODING",
+    "PACK_MIN_SAMPLES",
+    "RESULTS_SCHEMA",
+    "RESULTS_VERSION",
+    "BenchmarkRecord",
+    "RunRecord",
+    "encode_samples",
+    "pack_samples",
+    "results_document",
+    "unpack_samples",
+    "write_results",
+]
+
+RESULTS_SCHEMA: Final = "perfgate/results"
+# Version history of the results format (bump on any incompatible change and
+# keep a reader for every older version):
+#   1 — 2026-11: first version: environment, runs → benchmarks → raw samples,
+#       optional summary for imports without raw data, packed samples.
+RESULTS_VERSION: Final = 1
+
+PACK_MIN_SAMPLES: Final = 64
+"""Sample lists longer than this are written packed; shorter ones stay readable."""
+PACKED_ENCODING: Final = "zlib+base64:f64le"
+KIND_TIME: Final = "time"
+KIND_COUNTER: Final = "counter"
+INSTRUCTIONS_SUFFIX: Final = ":instructions"
+"""Name suffix of a benchmark's instruction count (instruction mode)."""
+
+
+def pack_samples(samples: Sequence[float]) -> str:
+    """Encode samples losslessly and compactly (see :data:`PACKED_ENCODING`)."""
+    values = array("d", samples)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return base64.b64encode(zlib.compress(values.tobytes(), 6)).decode("ascii")
+
+
+def unpack_samples(packed: str, count: int) -> bytes:
+    """Decode :func:`pack_samples` output to little-endian float64 bytes;
+    ``count`` guards against truncation. Raises ``ValueError`` when corrupt."""
+    try:
+        raw = zlib.decompress(base64.b64decode(packed, validate=True))
+    except (ValueError, zlib.error) as err:
+        raise ValueError(f"samples_packed is corrupt ({err})") from None
+    if len(raw) != 8 * count:
+        raise ValueError(f"samples_packed holds {len(raw) // 8} values, expected {count}")
+    return raw
+
+
+def encode_samples(samples: Sequence[float], kind: str) -> dict[str, Any]:
+    """The samples as stored: ``{"samples": [...]}`` or ``{"samples_packed": {...}}``.
+    Counts are written as integers where they are whole."""
+    if len(samples) > PACK_MIN_SAMPLES:
+        packed = {"encoding": PACKED_ENCODING, "count": len(samples), "data": pack_samples(samples)}
+        return {"samples_packed": packed}
+    values = [float(v) for v in samples]
+    if kind == KIND_COUNTER:
+        return {"samples": [int(v) if v.is_integer() else v for v in values]}
+    return {"samples": values}
+
+
+@dataclass(frozen=True)
+class BenchmarkRecord:
+    """One benchmark as measured in one run, before the judge validates it."""
+
+    name: str
+    samples: tuple[float, ...]
+    group: str | None = None
+    unit: str = "s"
+    kind: str = KIND_TIME
+    params: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Refuse here what the judge would refuse later, so a bad measurement
+        # is named where it was made.
+        if not self.name:
+            raise ValueError("a benchmark needs a name")
+        for index, value in enumerate(self.samples):
+            if not math.isfinite(value) or value < 0 or (value == 0 and self.kind == KIND_TIME):
+                raise ValueError(f"{self.name}: sample {index} is {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.group is not None:
+            data["group"] = self.group
+        data["unit"], data["kind"] = self.unit, self.kind
+        data.update(encode_samples(self.samples, self.kind))
+        if self.params is not None:
+            data["params"] = dict(self.params)
+        data["extra"] = dict(self.extra)
+        return data
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One process, one capture."""
+
+    started_at: datetime
+    benchmarks: tuple[BenchmarkRecord, ...]
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"started_at": self.started_at.isoformat(), "environment": {}}
+        if self.source is not None:
+            data["source"] = self.source
+        data["benchmarks"] = [bench.to_dict() for bench in self.benchmarks]
+        return data
+
+
+def results_document(environment: Mapping[str, Any], runs: Sequence[RunRecord]) -> dict[str, Any]:
+    """A results file as a JSON-ready mapping (``None`` environment fields left out)."""
+    return {
+        "schema": RESULTS_SCHEMA,
+        "version": RESULTS_VERSION,
+        "environment": {k: v for k, v in environment.items() if v is not None},
+        "runs": [run.to_dict() for run in runs],
+    }
+
+
+def document_text(document: Mapping[str, Any]) -> str:
+    """A results document as file text (stdlib :mod:`json`, NaN refused)."""
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_results(path: Path, document: Mapping[str, Any]) -> None:
+    """Write a results document atomically."""
+    write_atomic(path, document_text(document))
