@@ -12,7 +12,13 @@ PERF_BASELINE ?= baselines/perfgate.json
 PERF_ARGS ?= -q -p no:cacheprovider --benchmark-enable --benchmark-max-time=0.5
 PERF_DIR := .perfgate
 
-.PHONY: install valgrind test lint demo perf-baseline perf-check accuracy clean
+# A project's environment as perfgate meets it: pytest and pytest-benchmark only
+# (setuptools to install perfgate into it without build isolation). The capture
+# tests install perfgate there with --no-deps and prove nothing else comes along.
+CAPTURE_VENV ?= .venv-capture
+CAPTURE_STAMP := $(CAPTURE_VENV)/.perfgate-capture-env
+
+.PHONY: install capture-env valgrind test lint demo perf-baseline perf-check accuracy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
@@ -22,6 +28,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(CAPTURE_STAMP):
+	$(PYTHON) -m venv $(CAPTURE_VENV)
+	$(CAPTURE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  pytest pytest-benchmark setuptools wheel
+	touch $@
+
+capture-env: $(CAPTURE_STAMP)
+
 # Instruction mode needs valgrind. Install Debian's when missing and possible
 # (as root); otherwise say so: the instruction-mode tests are then skipped.
 valgrind:
@@ -30,8 +44,8 @@ valgrind:
 	    apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; } || \
 	  echo "valgrind is not installed (apt-get install valgrind): instruction-mode tests will be skipped"
 
-test: install valgrind
-	$(BIN)/python -m pytest tests --benchmark-disable
+test: install capture-env valgrind
+	PERFGATE_CAPTURE_PYTHON=$(CURDIR)/$(CAPTURE_VENV)/bin/python $(BIN)/python -m pytest tests --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
 lint: install
@@ -77,4 +91,4 @@ accuracy: install valgrind
 	$(BIN)/python accuracy/score.py --data accuracy/data --draws $(ACCURACY_DRAWS)
 
 clean:
-	rm -rf $(VENV) $(PERF_DIR) build *.egg-info
+	rm -rf $(VENV) $(CAPTURE_VENV) $(PERF_DIR) build *.egg-info

@@ -131,7 +131,9 @@ class RunRecord:
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"started_at": self.started_at.isoformat(), "environment": {}}
+        # As pydantic writes it (UTC as "Z"), so both writers give the same file.
+        started = self.started_at.isoformat().replace("+00:00", "Z")
+        data: dict[str, Any] = {"started_at": started, "environment": {}}
         if self.source is not None:
             data["source"] = self.source
         data["benchmarks"] = [bench.to_dict() for bench in self.benchmarks]
