@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "perfgate"
-CAPTURE_FILES = sorted((PACKAGE / "capture").rglob("*.py")) + [PACKAGE / "plugin.py"]
+CAPTURE_FILES = [*sorted((PACKAGE / "capture").rglob("*.py")), PACKAGE / "plugin.py"]
 ALLOWED_THIRD_PARTY = {"pytest", "_pytest", "pytest_benchmark"}
 # perfgate modules outside capture/ that capture may use: stdlib-only themselves.
 ALLOWED_PERFGATE = {"perfgate", "perfgate._errors", "perfgate._version"}
