@@ -89,6 +89,21 @@ def encode_samples(samples: Sequence[float], kind: str) -> dict[str, Any]:
     return {"samples": values}
 
 
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON data: benchmark parameters and ``extra_info`` may hold
+    classes, enums or other objects (pytest parametrizes with anything); those
+    are written as their ``repr``, as pytest shows them in test ids."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if depth < 20 and isinstance(value, (list, tuple)):
+        return [json_safe(item, depth + 1) for item in value]
+    if depth < 20 and isinstance(value, Mapping):
+        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class BenchmarkRecord:
     """One benchmark as measured in one run, before the judge validates it."""
@@ -117,8 +132,8 @@ class BenchmarkRecord:
         data["unit"], data["kind"] = self.unit, self.kind
         data.update(encode_samples(self.samples, self.kind))
         if self.params is not None:
-            data["params"] = dict(self.params)
-        data["extra"] = dict(self.extra)
+            data["params"] = json_safe(self.params)
+        data["extra"] = json_safe(self.extra)
         return data
 
 

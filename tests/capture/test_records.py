@@ -49,3 +49,11 @@ def test_what_capture_writes_the_judge_reads_and_writes_back_the_same():
 def test_a_bad_time_is_refused_where_it_is_measured(bad):
     with pytest.raises(ValueError, match="sample 0"):
         BenchmarkRecord(name="x", samples=(bad,))
+
+
+def test_parameters_that_are_not_json_are_written_as_their_repr():
+    """Found on cattrs' benchmarks: tests parametrized with classes."""
+    record = BenchmarkRecord(name="x", samples=(1.0,), params={"cls": int, "n": [1, (2, 3)]})
+    data = record.to_dict()
+    assert data["params"] == {"cls": "<class 'int'>", "n": [1, [2, 3]]}
+    document_text(results_document({}, [RunRecord(datetime.now(UTC), (record,))]))
