@@ -104,8 +104,9 @@ def run_publish(
     report: Path, *, config: Config, overrides: dict[str, object], dry_run: bool
 ) -> int:
     """``perfgate publish``: job summary, check run, sticky comment; exit with the verdict."""
-    from perfgate.publish._github import load_report, publish
+    from perfgate.publish._github import load_report
     from perfgate.publish._github_context import GitHubContext
+    from perfgate.publish._publishers import publish
     from perfgate.report._history import load_history
 
     comparison = load_report(report)

@@ -34,10 +34,12 @@ __all__ = [
     "CHECK_SUMMARY_LIMIT",
     "COMMENT_LIMIT",
     "MARKER",
+    "GitHubClient",
     "PublishError",
     "PublishResult",
-    "Publisher",
     "build_comment",
+    "label_acceptance",
+    "write_step_summary",
 ]
 
 MARKER: Final = "<!-- perfgate:comment -->"
@@ -81,6 +83,18 @@ class PublishResult:
     messages: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
     """The verdict as published (after label acceptance): the exit code follows it."""
+
+    def record(self, target: str, outcome: str) -> None:
+        """Note what one publisher did."""
+        word = outcome.split(":", 1)[0]
+        if target == "job summary":
+            self.summary_written = word == "written"
+        elif target == "check run":
+            self.check_run = word  # type: ignore[assignment]
+        elif target == "comment":
+            self.comment = word  # type: ignore[assignment]
+        elif target == "dry run":
+            self.check_run = self.comment = "dry-run"
 
 
 def _charts(comparison: Comparison, history: list[HistoryEntry]) -> dict[str, str]:
@@ -161,8 +175,8 @@ def _delay_s(err: Exception, attempt: int) -> float:
     return float(min(BACKOFF_S * 2**attempt, BACKOFF_CAP_S))
 
 
-class Publisher:
-    """Posts a comparison to one pull request (or commit) through PyGithub."""
+class GitHubClient:
+    """perfgate's calls to the GitHub API, through PyGithub, with retries."""
 
     def __init__(
         self,
@@ -179,8 +193,18 @@ class Publisher:
         self.sleep = sleep
         self.max_attempts = max_attempts
 
-    def _call(self, what: str, action: Callable[[], Any]) -> Any:
-        """Run one API call with retries on 5xx, 429, rate limits and network errors."""
+    def _call(
+        self,
+        what: str,
+        action: Callable[[], Any],
+        reconcile: Callable[[], Any] | None = None,
+    ) -> Any:
+        """Run one API call with retries on 5xx, 429, rate limits and network errors.
+
+        ``reconcile`` is asked, after a failed attempt and before the next, whether
+        the failed call took effect after all (a POST that timed out may have
+        created what it was asked to); a non-``None`` answer is returned instead
+        of calling again. This is the only retry loop that talks to GitHub."""
         for attempt in range(self.max_attempts):
             try:
                 return action()
@@ -190,6 +214,10 @@ class Publisher:
                 if not _retryable(err) or attempt == self.max_attempts - 1:
                     raise self._error(what, err) from None
                 self.sleep(_delay_s(err, attempt))
+            if reconcile is not None:
+                done = reconcile()
+                if done is not None:
+                    return done
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -261,23 +289,21 @@ class Publisher:
         if existing is not None:
             self._edit(existing, body)
             return "updated"
-        for attempt in range(self.max_attempts):
-            try:
-                issue.create_comment(body)
-                return "created"
-            except (GithubException, requests.RequestException) as err:
-                if isinstance(err, GithubException) and _read_only(err):
-                    raise ReadOnlyTokenError(f"creating the comment: {_message(err)}") from None
-                if not _retryable(err) or attempt == self.max_attempts - 1:
-                    raise self._error("creating the comment", err) from None
-                self.sleep(_delay_s(err, attempt))
-                # The failed POST may have created the comment after all: look again
-                # before posting a second one.
-                created = self._find(issue, author)
-                if created is not None:
-                    self._edit(created, body)
-                    return "created"
-        raise AssertionError("unreachable")
+
+        def created_after_all() -> str | None:
+            # The failed POST may have created the comment: edit that one.
+            created = self._find(issue, author)
+            if created is None:
+                return None
+            self._edit(created, body)
+            return "created"
+
+        def create() -> str:
+            issue.create_comment(body)
+            return "created"
+
+        result: str = self._call("creating the comment", create, reconcile=created_after_all)
+        return result
 
     def resolve_pull_request(self) -> tuple[int, tuple[str, ...]] | None:
         """The open pull request whose head is ``ctx.head_sha``, and its labels.
@@ -345,80 +371,3 @@ def label_acceptance(comparison: Comparison, ctx: GitHubContext, config: Config)
     who = f" added by @{ctx.label_actor}" if ctx.label_actor else ""
     where = f" on pull request #{ctx.pr_number}" if ctx.pr_number else ""
     return accept_regressions(comparison, f"label `{config.accept_label}`{where}{who}")
-
-
-def publish(
-    comparison: Comparison,
-    ctx: GitHubContext,
-    config: Config,
-    history: list[HistoryEntry],
-    *,
-    client_factory: Callable[[GitHubContext], Github],
-    dry_run: bool = False,
-    out: Callable[[str], None] = print,
-    sleep: Callable[[float], None] = time.sleep,
-) -> PublishResult:
-    """Write the job summary, then the check run and the sticky comment.
-
-    A read-only token skips the check and the comment with one message; other
-    GitHub errors raise :class:`PublishError` (after the job summary is written).
-    """
-    result = PublishResult(comparison=comparison)
-    publisher = Publisher(
-        client_factory(ctx) if not dry_run else Github(lazy=True), ctx, config, sleep=sleep
-    )
-    if ctx.pr_number is None and ctx.event_name == "workflow_run" and ctx.token and not dry_run:
-        # The trusted workflow_run payload names no pull request for forks: find it
-        # (and its labels) first, so that the summary, the check run, the comment
-        # and the exit code all carry the same, label-accepted verdict.
-        try:
-            found = publisher.resolve_pull_request()
-        except PublishError as err:
-            found = None
-            result.messages.append(f"could not find the pull request ({err})")
-        if found is not None:
-            number, labels = found
-            ctx = ctx.model_copy(update={"pr_number": number, "labels": labels})
-            publisher.ctx = ctx
-    comparison = result.comparison = label_acceptance(comparison, ctx, config)
-    comment = build_comment(comparison, ctx, config, history)
-    summary = build_comment(comparison, ctx, config, history, limit=CHECK_SUMMARY_LIMIT, marker="")
-    if ctx.step_summary is not None and not dry_run:
-        write_step_summary(ctx.step_summary, summary)
-        result.summary_written = True
-    check = publisher.check_run_payload(comparison, summary)
-    if dry_run:
-        import json
-
-        shown = {**check, "completed_at": check["completed_at"].isoformat()}
-        out(f"would create check run on {ctx.repository} at {ctx.head_sha}:")
-        out(json.dumps(shown, indent=2, ensure_ascii=False))
-        target = f"pull request #{ctx.pr_number}" if ctx.pr_number else "no pull request"
-        out(f"would create or update the comment on {target}:")
-        out(comment)
-        result.check_run = result.comment = "dry-run"
-        return result
-    if ctx.token is None:
-        result.messages.append("no GITHUB_TOKEN: skipped the check run and the comment")
-        return result
-    try:
-        if ctx.head_sha:
-            publisher.create_check_run(check)
-            result.check_run = "created"
-        else:
-            result.messages.append("no head commit (GITHUB_SHA or --sha): skipped the check run")
-        if ctx.pr_number is not None:
-
-            def shrink(limit: int) -> str:
-                return build_comment(comparison, ctx, config, [], limit=limit)
-
-            result.comment = publisher.upsert_comment(comment, shrink)  # type: ignore[assignment]
-        else:
-            result.messages.append("not a pull request (no number in the event): no comment")
-    except ReadOnlyTokenError as err:
-        result.messages.append(
-            f"the token cannot write ({err}); this is expected on pull requests from forks: "
-            "the job summary has the report, and docs/ci.md shows the workflow_run recipe "
-            "that publishes it"
-        )
-    return result

@@ -19,9 +19,9 @@ from perfgate.publish._github import (
     PublishError,
     build_comment,
     label_acceptance,
-    publish,
 )
 from perfgate.publish._github_context import GitHubContext
+from perfgate.publish._publishers import publish
 from perfgate.report._history import HistoryEntry, Point
 from tests.github_server import FakeGitHub
 
@@ -353,10 +353,9 @@ def test_cli_history_add_caps_the_file(results, tmp_path):
     assert entries[0].benchmarks["a"].spread_pct > 0
 
 
-def test_workflow_run_recipe_resolves_a_fork_pull_request(github, tmp_path, results):
-    """The privileged workflow's own payload names the head commit but, for forks,
-    no pull request: perfgate finds it (and its labels) through the API."""
-    sha = "f" * 40
+def _labelled_fork_pull_request(github, tmp_path, sha: str) -> dict[str, str]:
+    """A fork's pull request #9 with the acceptance label, and the environment of
+    the privileged workflow_run job that publishes for it."""
     github.pulls.append({"number": 9, "head_sha": sha, "labels": ["perf-regression-accepted"]})
     event = tmp_path / "event.json"
     event.write_text(json.dumps({
@@ -365,8 +364,15 @@ def test_workflow_run_recipe_resolves_a_fork_pull_request(github, tmp_path, resu
         "workflow_run": {"head_sha": sha, "pull_requests": [],
                          "head_repository": {"full_name": "fork/proj"}},
     }))  # fmt: skip
-    env = {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "workflow_run",
-           "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/proj"}  # fmt: skip
+    return {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "workflow_run",
+            "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/proj"}  # fmt: skip
+
+
+def test_workflow_run_recipe_resolves_a_fork_pull_request(github, tmp_path, results):
+    """The privileged workflow's own payload names the head commit but, for forks,
+    no pull request: perfgate finds it (and its labels) through the API."""
+    sha = "f" * 40
+    env = _labelled_fork_pull_request(github, tmp_path, sha)
     ctx = GitHubContext.from_environment(env)
     assert (ctx.head_sha, ctx.pr_number, ctx.is_fork) == (sha, None, True)
     result = _publish(_comparison(results, slow=True), ctx)
@@ -390,19 +396,9 @@ def test_workflow_run_label_acceptance_reaches_summary_check_and_exit_code(
     """On workflow_run the pull request (and its acceptance label) is found through
     the API: the job summary, the check run and the exit code must all use the
     accepted verdict, not the one the report was written with."""
-    sha = "f" * 40
-    github.pulls.append({"number": 9, "head_sha": sha, "labels": ["perf-regression-accepted"]})
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({
-        "action": "completed",
-        "repository": {"full_name": "octo/proj"},
-        "workflow_run": {"head_sha": sha, "pull_requests": [],
-                         "head_repository": {"full_name": "fork/proj"}},
-    }))  # fmt: skip
     summary = tmp_path / "s.md"
-    env = {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "workflow_run",
-           "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/proj",
-           "GITHUB_STEP_SUMMARY": str(summary)}  # fmt: skip
+    env = _labelled_fork_pull_request(github, tmp_path, "f" * 40)
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
     done = _cli(["publish", str(_report(results, tmp_path))], env, tmp_path)
     assert done.returncode == 0, done.stderr
     (check,) = github.check_runs.values()
