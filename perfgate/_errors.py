@@ -11,12 +11,26 @@ Hierarchy::
     ├── InputError           a file that is missing, unreadable, not JSON, or not results
     │   └── SchemaVersionError   a perfgate file written by an unknown schema version
     ├── ConfigError          an invalid ``[tool.perfgate]`` table
-    └── WriteError           a results file or report could not be written
+    ├── WriteError           a results file or report could not be written
+    ├── GitError             a git command failed (unknown revision, no repository, no git)
+    └── PublishError         GitHub refused a publish in a way retrying cannot fix
+        └── ReadOnlyTokenError   the token cannot write (a fork's pull request)
+
+This module is standard-library only: the capture side raises these too.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "PerfgateError", "SchemaVersionError", "WriteError"]
+__all__ = [
+    "ConfigError",
+    "GitError",
+    "InputError",
+    "PerfgateError",
+    "PublishError",
+    "ReadOnlyTokenError",
+    "SchemaVersionError",
+    "WriteError",
+]
 
 
 class PerfgateError(Exception):
@@ -37,3 +51,15 @@ class ConfigError(PerfgateError):
 
 class WriteError(PerfgateError):
     """An output file could not be written; the previous file is left intact."""
+
+
+class GitError(PerfgateError):
+    """A git command failed (unknown revision, not a repository, no git…)."""
+
+
+class PublishError(PerfgateError):
+    """GitHub refused a publish in a way retrying cannot fix."""
+
+
+class ReadOnlyTokenError(PublishError):
+    """The token cannot write (a fork's pull request, or missing permissions)."""

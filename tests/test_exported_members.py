@@ -11,12 +11,15 @@ EXPECTED = {
     "Config",
     "ConfigError",
     "Environment",
+    "GitError",
     "InputError",
     "Kind",
     "NoiseSource",
     "Override",
     "PerfgateError",
+    "PublishError",
     "RatioEstimate",
+    "ReadOnlyTokenError",
     "ReportFormat",
     "ResultsFile",
     "Run",
@@ -50,5 +53,8 @@ def test_every_exported_name_resolves_and_is_public():
 
 
 def test_errors_share_one_base():
-    for name in ("ConfigError", "InputError", "SchemaVersionError", "WriteError"):
+    for name in (
+        "ConfigError", "GitError", "InputError", "PublishError", "ReadOnlyTokenError",
+        "SchemaVersionError", "WriteError",
+    ):  # fmt: skip
         assert issubclass(getattr(perfgate, name), perfgate.PerfgateError)

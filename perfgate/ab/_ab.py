@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Final
 
 from perfgate._config import Config
-from perfgate._errors import InputError
+from perfgate._errors import GitError, InputError
 from perfgate.capture._child import run_pytest
 from perfgate.capture._commands import run_command
 from perfgate.capture._environment import collect_environment
-from perfgate.capture._git import GitError, git
+from perfgate.capture._git import git
 from perfgate.results._model import Environment, ResultsFile, Run
 from perfgate.results._readers import results_from_document
 from perfgate.verdict._compare import compare

@@ -7,15 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from perfgate._errors import PerfgateError
+from perfgate._errors import GitError
 
-__all__ = ["GitError", "git", "git_or_none"]
+__all__ = ["git", "git_or_none"]
 
 GIT_TIMEOUT_S: Final = 60.0
-
-
-class GitError(PerfgateError):
-    """A git command failed (unknown revision, not a repository, no git…)."""
 
 
 def git(args: Sequence[str], cwd: Path, *, timeout_s: float = GIT_TIMEOUT_S) -> str:

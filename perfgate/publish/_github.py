@@ -23,7 +23,7 @@ from github.Issue import Issue
 from github.IssueComment import IssueComment
 
 from perfgate._config import Config
-from perfgate._errors import PerfgateError
+from perfgate._errors import PublishError, ReadOnlyTokenError
 from perfgate.publish._github_context import GitHubContext
 from perfgate.report._format import plain
 from perfgate.report._history import HistoryEntry, trend_chart
@@ -35,7 +35,6 @@ __all__ = [
     "COMMENT_LIMIT",
     "MARKER",
     "GitHubClient",
-    "PublishError",
     "PublishResult",
     "build_comment",
     "label_acceptance",
@@ -63,14 +62,6 @@ _SHRINK_STEPS: Final[tuple[dict[str, Any], ...]] = (
     {"show_details": False, "charts": {}, "name_limit": 80},
     {"show_details": False, "charts": {}, "name_limit": 40},
 )
-
-
-class PublishError(PerfgateError):
-    """GitHub refused a publish in a way retrying cannot fix."""
-
-
-class ReadOnlyTokenError(PublishError):
-    """The token cannot write (a fork's pull request, or missing permissions)."""
 
 
 @dataclass

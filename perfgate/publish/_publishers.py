@@ -18,12 +18,11 @@ from typing import Any, Protocol
 from github import Github
 
 from perfgate._config import Config
+from perfgate._errors import PublishError, ReadOnlyTokenError
 from perfgate.publish._github import (
     CHECK_SUMMARY_LIMIT,
     GitHubClient,
-    PublishError,
     PublishResult,
-    ReadOnlyTokenError,
     build_comment,
     label_acceptance,
     write_step_summary,

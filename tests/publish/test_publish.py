@@ -13,10 +13,10 @@ import pytest
 from github import Auth, Github
 
 from perfgate import Comparison, Config, Verdict, compare
+from perfgate._errors import PublishError
 from perfgate.publish._github import (
     COMMENT_LIMIT,
     MARKER,
-    PublishError,
     build_comment,
     label_acceptance,
 )
