@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,6 +38,7 @@ from perfgate.capture._records import (
     encode_samples,
     unpack_samples,
 )
+from perfgate.results._samples import Samples
 
 __all__ = [
     "RESULTS_SCHEMA",
@@ -97,9 +99,30 @@ class Summary(_Strict):
         return value
 
 
-def _decode(packed: str, count: int) -> tuple[float, ...]:
-    values: list[float] = np.frombuffer(unpack_samples(packed, count), dtype="<f8").tolist()
-    return tuple(values)
+DEFER_SAMPLE_CHECKS: Final = "perfgate.defer_sample_checks"
+"""Validation context key: check the samples of a whole file in one vectorised
+pass (:class:`ResultsFile`) instead of benchmark by benchmark."""
+
+
+def _sample_problem(values: npt.NDArray[np.float64], kind: Kind) -> str | None:
+    """What is wrong with these samples (the first bad one), or ``None``."""
+    if not values.size:
+        return None
+    good = np.isfinite(values) & (values > 0 if kind is Kind.TIME else values >= 0)
+    if good.all():
+        return None
+    index = int(np.flatnonzero(~good)[0])
+    value = float(values[index])
+    if not math.isfinite(value):
+        return f"sample {index} is {value!r}; values must be finite"
+    what = "times must be > 0" if kind is Kind.TIME else "counts must be >= 0"
+    return f"sample {index} is {value!r}; {what}"
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"samples_packed count must be a whole number >= 0, not {value!r}")
+    return value
 
 
 class Benchmark(_Strict):
@@ -111,8 +134,9 @@ class Benchmark(_Strict):
     unit: Annotated[str, Field(min_length=1)] = "s"
     """``s`` for times, or a count unit such as ``instructions`` or ``bytes``."""
     kind: Kind = Kind.TIME
-    samples: tuple[float, ...] = ()
-    """Every measured value (per iteration), in ``unit``."""
+    samples: Samples = Field(default_factory=Samples)
+    """Every measured value (per iteration), in ``unit`` (a read-only sequence of
+    floats backed by a numpy array; see :class:`perfgate.results._samples.Samples`)."""
     summary: Summary | None = None
     """Only when raw samples are absent (imported summary-only data)."""
     params: dict[str, JsonValue] | None = None
@@ -130,27 +154,19 @@ class Benchmark(_Strict):
                 raise ValueError(f"unknown samples encoding {packed['encoding']!r}")
             if "samples" in data:
                 raise ValueError("give samples or samples_packed, not both")
-            data["samples"] = _decode(packed["data"], int(packed["count"]))
+            data["samples"] = Samples.from_le_bytes(
+                unpack_samples(packed["data"], _count(packed["count"]))
+            )
         return data
 
     @field_validator("samples")
     @classmethod
-    def _valid_samples(cls, samples: tuple[float, ...], info: ValidationInfo) -> tuple[float, ...]:
-        kind = info.data.get("kind", Kind.TIME)
-        if not samples:
-            return samples
-        # Fast path, in C: fsum is finite only when every value is (NaN and ±inf
-        # propagate), and the minimum decides the sign rule. Only a bad list is
-        # walked value by value, to name the first bad sample.
-        low = min(samples)
-        if math.isfinite(math.fsum(samples)) and (low > 0 or (low == 0 and kind is Kind.COUNTER)):
-            return samples
-        for index, value in enumerate(samples):
-            if not math.isfinite(value):
-                raise ValueError(f"sample {index} is {value!r}; values must be finite")
-            if value < 0 or (value == 0 and kind is Kind.TIME):
-                what = "times must be > 0" if kind is Kind.TIME else "counts must be >= 0"
-                raise ValueError(f"sample {index} is {value!r}; {what}")
+    def _valid_samples(cls, samples: Samples, info: ValidationInfo) -> Samples:
+        if info.context and info.context.get(DEFER_SAMPLE_CHECKS):
+            return samples  # the results file checks every benchmark's at once
+        problem = _sample_problem(samples.array, info.data.get("kind", Kind.TIME))
+        if problem is not None:
+            raise ValueError(problem)
         return samples
 
     @model_validator(mode="after")
@@ -165,7 +181,7 @@ class Benchmark(_Strict):
         if self.summary is None:
             data.pop("summary", None)
         del data["samples"]
-        data.update(encode_samples(self.samples, self.kind.value))
+        data.update(encode_samples(self.samples.tolist(), self.kind.value))
         return data
 
 
@@ -199,6 +215,26 @@ class ResultsFile(_Strict):
     version: Literal[1] = RESULTS_VERSION
     environment: Environment = Field(default_factory=Environment)
     runs: Annotated[tuple[Run, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _all_samples_valid(self, info: ValidationInfo) -> ResultsFile:
+        if not (info.context and info.context.get(DEFER_SAMPLE_CHECKS)):
+            return self
+        # Benchmarks of one kind and length are checked as one (rows × samples) array.
+        groups: dict[tuple[Kind, int], list[tuple[int, int, Benchmark]]] = {}
+        for r, run in enumerate(self.runs):
+            for b, bench in enumerate(run.benchmarks):
+                if bench.samples:
+                    groups.setdefault((bench.kind, len(bench.samples)), []).append((r, b, bench))
+        for (kind, _length), members in groups.items():
+            values = np.array([bench.samples.array for _, _, bench in members])
+            good = np.isfinite(values) & (values > 0 if kind is Kind.TIME else values >= 0)
+            bad_rows = np.flatnonzero(~good.all(axis=1))
+            if bad_rows.size:
+                r, b, bench = members[int(bad_rows[0])]
+                problem = _sample_problem(bench.samples.array, kind)
+                raise ValueError(f"runs[{r}].benchmarks[{b}] {bench.name!r}: {problem}")
+        return self
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=1, exclude_none=True) + "\n"

@@ -17,9 +17,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from perfgate._errors import InputError, SchemaVersionError
+from perfgate._gc import collector_paused
 from perfgate._validation import describe_validation_error
 from perfgate._version import __version__
 from perfgate.results._model import (
+    DEFER_SAMPLE_CHECKS,
     RESULTS_SCHEMA,
     RESULTS_VERSION,
     Benchmark,
@@ -216,7 +218,7 @@ class PerfgateReader:
                 f"{__version__} (it reads version {RESULTS_VERSION}); upgrade perfgate"
             )
         try:
-            return ResultsFile.model_validate(data)
+            return ResultsFile.model_validate(data, context={DEFER_SAMPLE_CHECKS: True})
         except ValidationError as err:
             raise InputError(
                 f"{where}: invalid results file: {describe_validation_error(err)}"
@@ -255,7 +257,8 @@ def results_from_document(data: object, where: str, warn: Warn = _ignore) -> Res
 def parse_results(text: str | bytes, where: str, warn: Warn = _ignore) -> ResultsFile:
     """Parse results from JSON text; ``where`` names the source in messages."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        with collector_paused():
+            data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise InputError(
             f"{where}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
@@ -264,7 +267,8 @@ def parse_results(text: str | bytes, where: str, warn: Warn = _ignore) -> Result
         raise InputError(f"{where}: not valid JSON ({err})") from None
     except RecursionError:
         raise InputError(f"{where}: not valid JSON (nested too deeply)") from None
-    return results_from_document(data, where, warn)
+    with collector_paused():
+        return results_from_document(data, where, warn)
 
 
 def load_results(path: Path, warn: Warn = _ignore) -> ResultsFile:

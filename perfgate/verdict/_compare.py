@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from perfgate._config import Config, ResolvedSettings, Target
+from perfgate._gc import collector_paused
 from perfgate.results._model import Benchmark, Kind, ResultsFile
 from perfgate.verdict._comparison import (
     STATUS_ORDER,
@@ -29,8 +30,9 @@ from perfgate.verdict._stats import (
     adjust_p_values,
     estimate_counter_ratio,
     estimate_paired_ratio,
-    estimate_time_ratio,
+    estimate_time_ratios,
     run_value,
+    run_values,
 )
 
 __all__ = ["accept_regressions", "compare"]
@@ -45,11 +47,22 @@ def _by_name(results: ResultsFile) -> dict[str, dict[int, Benchmark]]:
     return index
 
 
-def _value(bench: Benchmark) -> float:
-    if bench.samples:
-        return run_value(bench.samples)
-    assert bench.summary is not None  # guaranteed by the model
-    return bench.summary.median
+class _Values:
+    """Every benchmark's run value, computed for both files at once (vectorised)."""
+
+    def __init__(self, *files: ResultsFile) -> None:
+        with_samples = [b for f in files for run in f.runs for b in run.benchmarks if b.samples]
+        medians = run_values([b.samples.array for b in with_samples])
+        self._by_id = {id(b): float(m) for b, m in zip(with_samples, medians, strict=True)}
+
+    def __call__(self, bench: Benchmark) -> float:
+        found = self._by_id.get(id(bench))
+        if found is not None:
+            return found
+        if bench.samples:
+            return run_value(bench.samples)
+        assert bench.summary is not None  # guaranteed by the model
+        return bench.summary.median
 
 
 def _pct(ratio: float) -> str:
@@ -293,11 +306,29 @@ def compare(
     *i* of each side in round *i*; time benchmarks are then judged on the
     paired ratios (see :func:`perfgate.verdict._stats.estimate_paired_ratio`).
     """
-    today = today or date.today()
+    with collector_paused():
+        return _compare(
+            baseline, current, config, baseline_label=baseline_label,
+            current_label=current_label, today=today or date.today(), paired=paired,
+        )  # fmt: skip
+
+
+def _compare(
+    baseline: ResultsFile,
+    current: ResultsFile,
+    config: Config,
+    *,
+    baseline_label: str,
+    current_label: str,
+    today: date,
+    paired: bool,
+) -> Comparison:
+    _value = _Values(baseline, current)
     base_index, cur_index = _by_name(baseline), _by_name(current)
     names = list(dict.fromkeys([*base_index, *cur_index]))
     decided: list[BenchmarkComparison] = []
     pending: list[_Pending] = []
+    unpaired: list[tuple[str, str | None, str, ResolvedSettings, list[float], list[float]]] = []
     for name in names:
         settings = config.settings_for(name)
         if settings.ignore:
@@ -380,16 +411,22 @@ def compare(
             continue
         if paired:
             est = estimate_paired_ratio(base_values, cur_values, alpha=config.alpha)
+            pending.append(_Pending(name, sample.group, sample.unit, settings, est))
         else:
-            est = estimate_time_ratio(
-                base_values,
-                cur_values,
-                alpha=config.alpha,
-                assumed_run_sd_log=math.log1p(config.assumed_run_noise_pct / 100),
-                min_run_sd_log=math.log1p(config.min_run_noise_pct / 100),
-            )
-        pending.append(_Pending(name, sample.group, sample.unit, settings, est))
+            unpaired.append((name, sample.group, sample.unit, settings, base_values, cur_values))
 
+    # The whole suite's unpaired time estimates at once (vectorised).
+    estimates = estimate_time_ratios(
+        [item[4] for item in unpaired],
+        [item[5] for item in unpaired],
+        alpha=config.alpha,
+        assumed_run_sd_log=math.log1p(config.assumed_run_noise_pct / 100),
+        min_run_sd_log=math.log1p(config.min_run_noise_pct / 100),
+    )
+    pending.extend(
+        _Pending(name, group, unit, settings, est)
+        for (name, group, unit, settings, _b, _c), est in zip(unpaired, estimates, strict=True)
+    )
     q_values = adjust_p_values([_p_value(p) for p in pending], fdr=config.fdr)
     decided.extend(
         _decide_time(item, q, config.alpha) for item, q in zip(pending, q_values, strict=True)

@@ -219,3 +219,45 @@ def test_paired_false_alarm_rate_is_at_most_alpha():
         head = [m * rng.lognormvariate(0, 0.03) for m in machine]
         alarms += estimate_paired_ratio(base, head, alpha=ALPHA).p_value < ALPHA  # type: ignore[operator]
     assert alarms / trials <= ALPHA + 0.015
+
+
+def test_run_values_are_the_medians_of_each_run():
+    import statistics
+
+    import numpy as np
+
+    from perfgate.verdict._stats import run_values
+
+    rng = np.random.default_rng(3)
+    runs = [rng.lognormal(0, 0.1, n) for n in (1, 2, 5, 200, 200, 7, 2)]
+    expected = [statistics.median(r.tolist()) for r in runs]
+    assert run_values(runs).tolist() == pytest.approx(expected, rel=1e-15)
+
+
+def test_the_vectorised_estimates_equal_one_by_one_estimates():
+    """Mixed run counts (1, 2, 3, 5 per side) go through different groups."""
+    from perfgate.verdict._stats import estimate_time_ratios
+
+    rng = random.Random(11)
+    shapes = [(1, 1), (3, 3), (1, 3), (3, 1), (5, 2), (3, 3), (2, 5)]
+    base = [[rng.lognormvariate(0, 0.05) for _ in range(b)] for b, _ in shapes]
+    cur = [[1.1 * rng.lognormvariate(0, 0.05) for _ in range(c)] for _, c in shapes]
+    options = {"alpha": 0.05, "assumed_run_sd_log": 0.2, "min_run_sd_log": 0.03}
+    together = estimate_time_ratios(base, cur, **options)
+    for one, b, c in zip(together, base, cur, strict=True):
+        assert one == estimate_time_ratios([b], [c], **options)[0]  # grouping keeps order
+        assert one.baseline_runs == len(b)
+        assert one.current_runs == len(c)
+
+
+def test_the_estimate_is_students_pooled_t_test_on_log_run_values():
+    """Against scipy's own two-sample t test (no noise floor)."""
+    from scipy import stats
+
+    rng = random.Random(5)
+    base = [rng.lognormvariate(0, 0.05) for _ in range(4)]
+    cur = [1.08 * rng.lognormvariate(0, 0.05) for _ in range(3)]
+    ours = estimate_time_ratio(base, cur, alpha=0.05, assumed_run_sd_log=0.2)
+    reference = stats.ttest_ind([math.log(v) for v in cur], [math.log(v) for v in base])
+    assert ours.p_value == pytest.approx(float(reference.pvalue), rel=1e-9)
+    assert ours.df == 5
