@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,23 @@ def test_progress_messages():
         "p: round 1 of 2",
         "p: round 2 of 2",
     ]
+
+
+def test_run_python_puts_the_projects_interpreter_first(tmp_path):
+    from perfgate.capture._commands import with_python
+
+    argv, env = with_python(
+        ["python", "-m", "tool"], "/proj/.venv/bin/python", {"PATH": "/usr/bin"}
+    )
+    assert argv == ["/proj/.venv/bin/python", "-m", "tool"]
+    assert env["PATH"].split(os.pathsep) == ["/proj/.venv/bin", "/usr/bin"]
+    # End to end: the command's `python` is the one given.
+    marker = tmp_path / "which.txt"
+    done = _cli(
+        "run", "--name", "which", "--rounds", "1", "--python", sys.executable,
+        "-o", str(tmp_path / "r.json"), "--", "python", "-c",
+        f"import sys; open({str(marker)!r}, 'w').write(sys.executable)",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == sys.executable
