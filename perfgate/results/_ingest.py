@@ -26,7 +26,12 @@ from perfgate._errors import InputError
 from perfgate.results._model import Benchmark, Environment, ResultsFile, Run
 from perfgate.results._readers import Warn
 
-__all__ = ["IngestFilter", "IngestReport", "ingest"]
+__all__ = [
+    "IngestFilter",
+    "IngestReport",
+    "OrchestratorReader",
+    "ingest",
+]
 
 PREFIX: Final = "co:"
 SUCCEEDED: Final = "succeeded"
@@ -359,3 +364,34 @@ def _to_run(record: _RunRecord, warn: Warn) -> Run | None:
         source="codex-orchestrator",
         benchmarks=tuple(unique),
     )
+
+
+class OrchestratorReader:
+    """One orchestrator run manifest (``.runs/<task>/cli/<run>/manifest.json``) as
+    a one-run results file, so ``perfgate compare`` reads it like any results
+    file (:class:`perfgate.results._readers.Reader`). Whole ``.runs`` trees, with
+    filters and metrics lines, go through :func:`ingest`."""
+
+    kind = "an orchestrator run manifest"
+
+    def recognises(self, data: object) -> bool:
+        return (
+            isinstance(data, dict)
+            and isinstance(data.get("commands"), list)
+            and isinstance(data.get("run_id"), str)
+        )
+
+    def read(self, data: dict[str, Any], where: str, warn: Warn) -> ResultsFile:
+        path = Path(where)
+        record = _from_manifest(data, path)
+        if record is None:
+            raise InputError(f"{where}: not a valid orchestrator run manifest")
+        if not path.is_file():
+            record.directory = None  # no file, so no command logs beside it
+        run = _to_run(record, warn)
+        if run is None:
+            raise InputError(
+                f"{where}: run {record.run_id} ended {record.status!r} and has no succeeded "
+                "stage: nothing to compare"
+            )
+        return ResultsFile(runs=(run,))

@@ -7,6 +7,7 @@ callable instead of printing, so the edges decide where warnings go.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -33,7 +34,6 @@ from perfgate.results._model import (
 )
 
 __all__ = [
-    "READERS",
     "PerfgateReader",
     "PytestBenchmarkReader",
     "Reader",
@@ -41,6 +41,7 @@ __all__ = [
     "benchmark_from_pytest_benchmark",
     "load_results",
     "parse_results",
+    "readers",
     "results_from_document",
 ]
 
@@ -241,16 +242,23 @@ class PytestBenchmarkReader:
         return _from_pytest_benchmark(data, where, warn)
 
 
-READERS: tuple[Reader, ...] = (PerfgateReader(), PytestBenchmarkReader())
+@functools.cache
+def readers() -> tuple[Reader, ...]:
+    """Every reader of a JSON document, in the order they are tried."""
+    # Imported here: the orchestrator reader uses this module's Warn and helpers.
+    from perfgate.results._ingest import OrchestratorReader
+
+    return (PerfgateReader(), PytestBenchmarkReader(), OrchestratorReader())
 
 
 def results_from_document(data: object, where: str, warn: Warn = _ignore) -> ResultsFile:
     """Results from an already parsed JSON document, by the first reader that knows it."""
-    for reader in READERS:
+    for reader in readers():
         if reader.recognises(data):
             assert isinstance(data, dict)
             return reader.read(data, where, warn)
-    kinds = " nor ".join(reader.kind for reader in READERS)
+    kinds = ", ".join(reader.kind for reader in readers()[:-1])
+    kinds += f" nor {readers()[-1].kind}"
     raise InputError(f"{where}: neither {kinds}")
 
 

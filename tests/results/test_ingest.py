@@ -207,3 +207,38 @@ def test_mcp_copies_do_not_double_count(runs_tree):
     shutil.copytree(source, runs_tree / "0932-perf" / "mcp" / "run-0")
     report = ingest([runs_tree], keep=IngestFilter(), warn=print)
     assert report.statuses["succeeded"] == 5
+
+
+def test_a_manifest_reads_like_any_results_file(runs_tree, tmp_path):
+    """The orchestrator reader sits behind the same interface as the others:
+    `perfgate compare` takes two manifests directly."""
+    from perfgate import load_results
+
+    tree = runs_tree / "0932-perf" / "cli"
+    base = load_results(tree / "run-0" / "manifest.json")
+    (run,) = base.runs
+    assert run.source == "codex-orchestrator"
+    names = {b.name for b in run.benchmarks}
+    assert names == {
+        "co:diagnostics",
+        "co:diagnostics/build",
+        "co:diagnostics/lint",
+        "co:diagnostics/test",
+    }
+    build = next(b for b in run.benchmarks if b.name.endswith("/build"))
+    assert build.samples == (9.5,)  # from the command log, not the timestamps
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "compare",
+         str(tree / "run-0" / "manifest.json"), str(tree / "run-1" / "manifest.json")],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "co:diagnostics/build" in done.stdout
+
+
+@needs_fixtures
+def test_a_failed_run_manifest_is_a_clear_error():
+    from perfgate import InputError, load_results
+
+    with pytest.raises(InputError, match="has no succeeded stage"):
+        load_results(MANIFEST_1303)

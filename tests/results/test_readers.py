@@ -98,8 +98,14 @@ def test_perfgate_files_round_trip(results, tmp_path):
     ("content", "message"),
     [
         ("{not json", "not valid JSON (line 1, column 2"),
-        ("[1, 2]", "neither a perfgate results file nor pytest-benchmark JSON"),
-        ('{"hello": "world"}', "neither a perfgate results file nor pytest-benchmark JSON"),
+        (
+            "[1, 2]",
+            "neither a perfgate results file, pytest-benchmark JSON nor an orchestrator run manifest",
+        ),
+        (
+            '{"hello": "world"}',
+            "neither a perfgate results file, pytest-benchmark JSON nor an orchestrator run manifest",
+        ),
         ('{"schema": "perfgate/results", "version": 99, "runs": []}', "schema version 99"),
         ('{"schema": "other/thing", "version": 1}', "is not 'perfgate/results'"),
         (
