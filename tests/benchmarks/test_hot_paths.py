@@ -6,48 +6,46 @@
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from perfgate import (
-    Benchmark,
     Comparison,
     Config,
     ReportFormat,
     ResultsFile,
-    Run,
     compare,
     load_results,
     render,
     save_results,
 )
+from perfgate.results._readers import results_from_document
 
 BENCHMARKS = 1000
 SAMPLES = 100
 RUNS = 3
 
 
+def _load_generator() -> ModuleType:
+    """The synthetic suite of ``accuracy/judge_cost.py`` (one generator for both)."""
+    path = Path(__file__).parents[2] / "accuracy" / "judge_cost.py"
+    spec = importlib.util.spec_from_file_location("perfgate_judge_cost", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_GENERATOR = _load_generator()
+
+
 def _results(seed: int, runs: int) -> ResultsFile:
-    rng = random.Random(seed)
-    typical = [1e-6 * rng.lognormvariate(3, 1.5) for _ in range(BENCHMARKS)]
-    return ResultsFile(
-        runs=tuple(
-            Run(
-                started_at=datetime(2026, 1, 1, tzinfo=UTC),
-                benchmarks=tuple(
-                    Benchmark(
-                        name=f"tests/test_suite.py::test_case[{i}]",
-                        samples=tuple(t * rng.lognormvariate(0, 0.05) for _ in range(SAMPLES)),
-                    )
-                    for i, t in enumerate(typical)
-                ),
-            )
-            for _ in range(runs)
-        )
-    )
+    document = _GENERATOR.synthetic_document(seed, BENCHMARKS, SAMPLES, runs)
+    return results_from_document(document, "synthetic suite")
 
 
 @pytest.fixture(scope="module")
