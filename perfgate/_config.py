@@ -140,6 +140,10 @@ class Config(_Table):
     template_dir: Path | None = None
     """Directory with report templates (``report.md.j2``, ``report.txt.j2``) that
     replace the built-in ones; relative to the directory of ``pyproject.toml``."""
+    measure_time: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Node-id globs of benchmarks that are timed even when perfgate counts instructions
+    (``--perfgate-mode=instructions``/``auto``): I/O, sleeps, threads, memory-bound code,
+    which counts do not see. ``@pytest.mark.perfgate(measure="time")`` does the same."""
     overrides: list[Override] = Field(default_factory=list)
     """Per-benchmark settings by name glob; the last matching entry wins, field by field."""
     accepted: list[AcceptedRegression] = Field(default_factory=list)

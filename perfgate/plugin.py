@@ -44,6 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "perfgate_counters: count file-system calls, bytes and allocations per call"
     )
+    config.addinivalue_line(
+        "markers",
+        'perfgate(measure="time"): time this benchmark even when perfgate counts instructions',
+    )
     counting_dir = os.environ.get(INSTRUCTIONS_DIR_ENV)
     if counting_dir:
         from perfgate.capture._session import InstructionCounter

@@ -1,22 +1,30 @@
 """Instruction counts under valgrind, per call of the benchmarked function only.
 
-How (chosen by measuring, see docs/modes.md): the pytest process that counts
-runs under ``valgrind --tool=callgrind --collect-atstart=no
---toggle-collect=qsort_r --dump-after=qsort_r``. Counting is off everywhere
-(interpreter start-up, collection, fixtures, the harness) except inside libc's
-``qsort_r``, which perfgate enters through ``qsort`` with a two-element array
-and a ``ctypes`` comparator callback that calls the benchmarked function once.
-callgrind writes one dump per call; its ``summary:`` line is the count. The
-same callback with an empty body measures the marker's own overhead, which is
-subtracted. Garbage collection is off during the counted calls. No compiler
-is needed. The counting process sets
-``PYTHONHASHSEED=0`` and, where ``setarch`` exists, runs with address-space
-randomisation off.
+How (measured in docs/modes.md): the pytest process that counts runs under
+``valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no``, so
+interpreter start-up, imports, collection and fixtures run *uninstrumented*
+(valgrind's core alone, several times faster than instrumented). Around each
+benchmark, perfgate's client-request helper (:mod:`perfgate.capture._callgrind`,
+built on first use) switches instrumentation on; around each counted call it
+zeroes the counters, switches collection on, calls, switches it off and dumps.
+One dump per call; its ``summary:`` line is the count. The same sequence with
+an empty call measures the requests' own cost, which is subtracted. Garbage
+collection is off during the counted calls.
+
+Fallback, without a C compiler or valgrind's headers: the whole process is
+instrumented and collection is toggled by a marker instead, libc's ``qsort_r``
+entered through ``qsort`` with a ``ctypes`` comparator that calls the
+benchmarked function (``--toggle-collect=qsort_r --dump-after=qsort_r``).
+Counts are the same kind; only slower to get.
+
+The counting process sets ``PYTHONHASHSEED=0`` and, where ``setarch`` exists,
+runs with address-space randomisation off.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import json
 import os
@@ -29,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from perfgate._errors import InputError
+from perfgate.capture._callgrind import HELPER_ENV
 from perfgate.capture._records import INSTRUCTIONS_SUFFIX, KIND_COUNTER, BenchmarkRecord
 
 __all__ = [
@@ -60,21 +69,25 @@ def require_valgrind() -> str:
     return valgrind
 
 
-def valgrind_prefix(out_dir: Path) -> list[str]:
-    """The command prefix that runs the real Python binary under callgrind."""
+def valgrind_prefix(out_dir: Path, helper: Path | None = None) -> list[str]:
+    """The command prefix that runs the real Python binary under callgrind:
+    uninstrumented until the helper's client requests say otherwise, or (no
+    helper) instrumented throughout, collecting only inside the qsort marker."""
     valgrind = require_valgrind()
     prefix = []
     setarch = shutil.which("setarch")
     if setarch is not None:
         prefix = [setarch, os.uname().machine, "-R"]
+    if helper is not None:
+        mechanism = ["--instr-atstart=no", "--collect-atstart=no"]
+    else:
+        mechanism = ["--collect-atstart=no", "--toggle-collect=qsort_r", "--dump-after=qsort_r"]
     return [
         *prefix,
         valgrind,
         "-q",
         "--tool=callgrind",
-        "--collect-atstart=no",
-        "--toggle-collect=qsort_r",
-        "--dump-after=qsort_r",
+        *mechanism,
         f"--callgrind-out-file={out_dir / DUMP_PREFIX}.%p",
         _interpreter(),
     ]
@@ -107,11 +120,16 @@ def _dumps(out_dir: Path) -> list[Path]:
     return sorted(out_dir.glob(f"{DUMP_PREFIX}.*.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
 
 
+@functools.cache
+def _helper(path: str) -> Any:
+    library = ctypes.CDLL(path)
+    library.perfgate_dump.argtypes = [ctypes.c_char_p]
+    return library
+
+
 def count_in_child(name: str, function: Callable[[], object], out_dir: Path) -> None:
-    """In the counting process: call ``function`` inside the marker, log which dump
-    holds which call. One empty call first measures the marker's overhead."""
-    qsort = _libc_qsort()
-    array = (ctypes.c_int * 2)(1, 2)
+    """In the counting process: count ``function``'s calls, log which dump holds
+    which call. One empty call first measures the mechanism's own cost."""
     entries: list[dict[str, Any]] = []
     # A garbage collection inside a counted call would add its instructions to
     # that call, and when one happens depends on everything allocated before.
@@ -119,7 +137,11 @@ def count_in_child(name: str, function: Callable[[], object], out_dir: Path) -> 
     gc.collect()
     gc.disable()
     try:
-        _count_calls(name, function, out_dir, qsort, array, entries)
+        helper = os.environ.get(HELPER_ENV)
+        if helper:
+            _count_with_requests(name, function, out_dir, _helper(helper), entries)
+        else:
+            _count_with_marker(name, function, out_dir, entries)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -128,15 +150,44 @@ def count_in_child(name: str, function: Callable[[], object], out_dir: Path) -> 
             log.write(json.dumps(entry) + "\n")
 
 
-def _count_calls(
+def _plan(function: Callable[[], object]) -> list[tuple[str, Callable[[], object]]]:
+    return [("empty", lambda: None)] + [("call", function)] * CALLS
+
+
+def _count_with_requests(
     name: str,
     function: Callable[[], object],
     out_dir: Path,
-    qsort: Any,
-    array: Any,
+    helper: Any,
     entries: list[dict[str, Any]],
 ) -> None:
-    for label, target in [("empty", lambda: None)] + [("call", function)] * CALLS:
+    helper.perfgate_start_instrumentation()
+    try:
+        function()  # warm-up, instrumented but not collected
+        for label, target in _plan(function):
+            before = len(_dumps(out_dir))
+            helper.perfgate_zero()
+            helper.perfgate_toggle_collect()
+            try:
+                target()
+            finally:
+                helper.perfgate_toggle_collect()
+                helper.perfgate_dump(b"perfgate")
+            after = _dumps(out_dir)
+            entries.append({"name": name, "kind": label, "dumps": [p.name for p in after[before:]]})
+    finally:
+        helper.perfgate_stop_instrumentation()
+
+
+def _count_with_marker(
+    name: str,
+    function: Callable[[], object],
+    out_dir: Path,
+    entries: list[dict[str, Any]],
+) -> None:
+    qsort = _libc_qsort()
+    array = (ctypes.c_int * 2)(1, 2)
+    for label, target in _plan(function):
         errors: list[BaseException] = []
 
         def callback(

@@ -7,16 +7,16 @@ from typing import Final
 
 import pytest
 
+from perfgate.capture._plan import MODES
+
 __all__ = [
     "CONFIRMATION_RUN_ENV",
     "IMPLYING",
     "INSTRUCTIONS_DIR_ENV",
-    "MODES",
     "VALUE_OPTIONS",
     "add_options",
 ]
 
-MODES: Final = ("time", "instructions")
 # Every option but --perfgate itself implies --perfgate (pytest's dest names).
 IMPLYING: Final = (
     "perfgate_baseline",
@@ -32,6 +32,7 @@ VALUE_OPTIONS: Final = (
     "--perfgate-report",
     "--perfgate-confirm-budget",
     "--perfgate-mode",
+    "--perfgate-jobs",
 )
 INSTRUCTIONS_DIR_ENV: Final = "PERFGATE_INSTRUCTIONS_DIR"
 """Set in the process that counts instructions under valgrind (see _instructions.py)."""
@@ -74,8 +75,16 @@ def add_options(parser: pytest.Parser) -> None:
         "--perfgate-mode",
         choices=MODES,
         default="time",
-        help="time: wall time (default); instructions: also count each benchmark's "
-        "instructions per call under valgrind (callgrind)",
+        help="time: wall time (default); instructions: count each benchmark's instructions "
+        "per call under valgrind instead of timing it; time+instructions: both; auto: "
+        "instructions where valgrind is installed, else time",
+    )
+    group.addoption(
+        "--perfgate-jobs",
+        metavar="N",
+        type=int,
+        default=None,
+        help="counting processes run at once (default: the number of CPUs)",
     )
     group.addoption(
         "--perfgate-counters",

@@ -2,8 +2,8 @@
 
 Only reading happens here (with :mod:`tomllib`); the judge validates the table
 (:func:`perfgate._config.load_config`). The capture side takes from it only
-what capture itself needs, the baseline path that ``--perfgate-update-baseline``
-writes to.
+what capture itself needs: the baseline path that ``--perfgate-update-baseline``
+writes to, and the ``measure_time`` globs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from typing import Any, Final
 
 from perfgate._errors import ConfigError
 
-__all__ = ["DEFAULT_BASELINE", "baseline_path", "find_pyproject", "read_tool_table"]
+__all__ = [
+    "DEFAULT_BASELINE",
+    "baseline_path",
+    "find_pyproject",
+    "read_tool_table",
+    "time_globs",
+]
 
 DEFAULT_BASELINE: Final = Path("baselines/perfgate.json")
 
@@ -55,3 +61,13 @@ def baseline_path(pyproject: Path | None, root: Path) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{pyproject} [tool.perfgate]: baseline must be a path string")
     return pyproject.parent / value
+
+
+def time_globs(pyproject: Path | None) -> tuple[str, ...]:
+    """``measure_time`` of ``[tool.perfgate]``: node-id globs timed in counting modes."""
+    if pyproject is None:
+        return ()
+    value = read_tool_table(pyproject).get("measure_time", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{pyproject} [tool.perfgate]: measure_time must be a list of globs")
+    return tuple(value)

@@ -152,11 +152,13 @@ class RunRecord:
     started_at: datetime
     benchmarks: tuple[BenchmarkRecord, ...]
     source: str | None = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    """What this run adds to the file's environment (e.g. what counts depend on)."""
 
     def to_dict(self) -> dict[str, Any]:
         # As pydantic writes it (UTC as "Z"), so both writers give the same file.
         started = self.started_at.isoformat().replace("+00:00", "Z")
-        data: dict[str, Any] = {"started_at": started, "environment": {}}
+        data: dict[str, Any] = {"started_at": started, "environment": json_safe(self.environment)}
         if self.source is not None:
             data["source"] = self.source
         data["benchmarks"] = [bench.to_dict() for bench in self.benchmarks]

@@ -12,21 +12,44 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import pytest
 
 from perfgate._errors import PerfgateError
 from perfgate.capture._atomic import write_atomic
-from perfgate.capture._child import run_pytest
+from perfgate.capture._child import ChildRun, run_pytest
+from perfgate.capture._dependencies import (
+    DEPENDENCIES_KEY,
+    instruction_dependencies,
+    record_dependencies,
+)
 from perfgate.capture._environment import collect_environment
-from perfgate.capture._instruments import Call, Counters, Instructions, measure_after_benchmark
+from perfgate.capture._instruments import (
+    Call,
+    Counters,
+    Instructions,
+    WallTime,
+    measure_after_benchmark,
+)
 from perfgate.capture._options import CONFIRMATION_RUN_ENV, INSTRUCTIONS_DIR_ENV, VALUE_OPTIONS
-from perfgate.capture._project import baseline_path, find_pyproject
+from perfgate.capture._plan import (
+    MARKER as PERFGATE_MARKER,
+)
+from perfgate.capture._plan import (
+    MeasurePlan,
+    check_marker,
+    resolve_mode,
+    shards,
+    whole_test_call,
+)
+from perfgate.capture._project import baseline_path, find_pyproject, time_globs
 from perfgate.capture._records import (
     BenchmarkRecord,
     RunRecord,
@@ -59,7 +82,11 @@ class CaptureSettings:
     output: Path | None
     report: Path | None
     mode: str = "time"
-    """``time``, or ``instructions`` (also count instructions under valgrind)."""
+    """``time``, ``instructions``, ``time+instructions`` or ``auto`` (see ``_plan.py``)."""
+    jobs: int = 1
+    """Counting processes run at once (shards of the suite)."""
+    time_globs: tuple[str, ...] = ()
+    """``measure_time`` of ``[tool.perfgate]``: tests timed even in a counting mode."""
     counters: bool = False
     """Count file-system calls, bytes and allocations for every benchmark."""
     confirm_budget_s: float | None = None
@@ -91,6 +118,8 @@ class CaptureSettings:
             output=path("perfgate_output"),
             report=path("perfgate_report"),
             mode=pytest_config.getoption("perfgate_mode"),
+            jobs=pytest_config.getoption("perfgate_jobs") or os.cpu_count() or 1,
+            time_globs=time_globs(pyproject),
             counters=bool(pytest_config.getoption("perfgate_counters")),
             confirm_budget_s=pytest_config.getoption("perfgate_confirm_budget"),
             rerun_args=_rerun_args(pytest_config.invocation_params.args, pytest_config.args),
@@ -112,6 +141,11 @@ def _rerun_args(args: Sequence[str], positional: Sequence[str]) -> tuple[str, ..
             kept.append(token)
     return tuple(kept)
 
+
+WHOLE_TEST_BUDGET_S: Final = 0.25
+"""About how long a whole test is timed for, in rounds (pytest-codspeed style)."""
+WHOLE_TEST_MIN_ROUNDS: Final = 5
+WHOLE_TEST_MAX_ROUNDS: Final = 1000
 
 Rerun = Callable[[Sequence[str]], "dict[str, Any] | None"]
 """Measure these benchmarks again in a new pytest process: its results document."""
@@ -169,7 +203,15 @@ class CaptureSession:
         self.messages: list[str] = []
         self.verdict: Verdict | None = None
         self.failed = False
-        if settings.mode == "instructions":
+        mode, note = resolve_mode(settings.mode)
+        if note is not None:
+            self.messages.append(note)
+        self.plan = MeasurePlan(mode=mode, time_globs=settings.time_globs)
+        # Node ids of passed benchmarks to count, and each benchmark test's measures.
+        self.to_count: list[str] = []
+        self.measures: dict[str, frozenset[str]] = {}
+        self.dependencies: dict[str, Any] = {}
+        if self.plan.counts:
             from perfgate.capture._instructions import require_valgrind
 
             require_valgrind()  # say so before minutes of benchmarking
@@ -186,6 +228,8 @@ class CaptureSession:
             if report.passed:
                 self._capture(item)
                 self.captured.extend(pending)
+                if "instructions" in self.measures.get(item.nodeid, ()):
+                    self.to_count.append(item.nodeid)
         return report
 
     def add_pending(self, node_id: str, benchmarks: Sequence[BenchmarkRecord]) -> None:
@@ -223,8 +267,27 @@ class CaptureSession:
         self.captured.append(record)
         self.node_ids[record.name] = item.nodeid
 
+    def _benchmark_measures(self, item: pytest.Item) -> frozenset[str] | None:
+        """The measures of a benchmark test (``None``: not a benchmark test)."""
+        fixture = "benchmark" in getattr(item, "fixturenames", ())
+        if not fixture and not _is_whole_test_benchmark(item):
+            return None
+        marker = item.get_closest_marker(PERFGATE_MARKER)
+        kwargs = dict(marker.kwargs) if marker else None
+        if kwargs is not None:
+            check_marker(kwargs)
+        return self.plan.measures(item.nodeid, kwargs)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        measures = self._benchmark_measures(item)
+        if measures is not None:
+            self.measures[item.nodeid] = measures
+            fixture: Any = getattr(item, "funcargs", {}).get("benchmark")
+            if fixture is not None and "time" not in measures and hasattr(fixture, "disabled"):
+                # Counted, not timed: the benchmarked call runs once, as with
+                # --benchmark-disable (the public attribute that option sets).
+                fixture.disabled = True
         if self.settings.counters or item.get_closest_marker("perfgate_counters"):
             node_id = item.nodeid
 
@@ -234,29 +297,75 @@ class CaptureSession:
             measure_after_benchmark(item, count)
         return (yield)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """Time a pytest-codspeed-style test (``@pytest.mark.benchmark``, no
+        fixture) whole, in rounds, after one ordinary call."""
+        if not _is_whole_test_benchmark(pyfuncitem):
+            return None
+        if "time" not in self.measures.get(pyfuncitem.nodeid, frozenset()):
+            return None
+        call = whole_test_call(pyfuncitem.obj, pyfuncitem.funcargs)
+        if call is None:
+            self.messages.append(f"{pyfuncitem.nodeid}: a coroutine test is not measured whole")
+            return None
+        started = time.perf_counter()
+        call()  # the test itself: a failure fails it, as usual
+        first_s = time.perf_counter() - started
+        rounds = max(
+            WHOLE_TEST_MIN_ROUNDS,
+            min(WHOLE_TEST_MAX_ROUNDS, int(WHOLE_TEST_BUDGET_S / max(first_s, 1e-9))),
+        )
+        self.add_pending(
+            pyfuncitem.nodeid, WallTime(rounds=rounds).measure(pyfuncitem.nodeid, call)
+        )
+        return True
+
     def _count_instructions(self) -> None:
-        """Count the captured benchmarks' instructions in one process under valgrind."""
+        """Count the passed benchmark tests' instructions under valgrind: shards of
+        the suite in parallel processes, each instrumented only around the calls."""
+        from perfgate.capture._callgrind import HELPER_ENV, helper_library
         from perfgate.capture._instructions import read_counts, valgrind_prefix
 
-        names = [b.name for b in self.captured if b.name in self.node_ids and b.samples]
-        wanted = list(dict.fromkeys(self.node_ids[name] for name in names))
+        wanted = list(dict.fromkeys(self.to_count))
         if not wanted:
             return
+        helper, why = helper_library()
+        if helper is None:
+            self.messages.append(f"{why}: instrumenting whole processes instead (slower)")
         root = self.settings.root
+        parts = shards(wanted, self.settings.jobs)
         with tempfile.TemporaryDirectory(prefix="perfgate-callgrind-") as scratch:
-            out_dir = Path(scratch)
-            done = run_pytest(
-                valgrind_prefix(out_dir),
-                [*self.settings.rerun_args, *[str(root / node_id) for node_id in wanted],
-                 "--benchmark-disable", "-q"],
-                cwd=self.settings.invocation_dir,
-                env={**os.environ, INSTRUCTIONS_DIR_ENV: scratch, "PYTHONHASHSEED": "0"},
-            )  # fmt: skip
-            counted = read_counts(out_dir, self.messages.append)
-            if done.returncode != 0 and not counted:
-                raise PerfgateError(f"counting instructions failed ({done.describe()})")
+            out_dirs = [Path(scratch) / f"shard-{index}" for index in range(len(parts))]
+
+            def count(index: int) -> ChildRun:
+                out_dir = out_dirs[index]
+                out_dir.mkdir()
+                env = {**os.environ, INSTRUCTIONS_DIR_ENV: str(out_dir), "PYTHONHASHSEED": "0"}
+                if helper is not None:
+                    env[HELPER_ENV] = str(helper)
+                return run_pytest(
+                    valgrind_prefix(out_dir, helper),
+                    [*self.settings.rerun_args, *[str(root / node) for node in parts[index]],
+                     "--benchmark-disable", "-q"],
+                    cwd=self.settings.invocation_dir,
+                    env=env,
+                )  # fmt: skip
+
+            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+                done = list(pool.map(count, range(len(parts))))
+            counted = [
+                b for out_dir in out_dirs for b in read_counts(out_dir, self.messages.append)
+            ]
+            self.dependencies = instruction_dependencies(out_dirs)
+            failed = [child for child in done if child.returncode != 0]
+            if failed and not counted:
+                raise PerfgateError(f"counting instructions failed ({failed[0].describe()})")
         self.captured.extend(counted)
-        self.messages.append(f"counted instructions of {len(counted)} benchmark(s) under valgrind")
+        self.messages.append(
+            f"counted instructions of {len(counted)} benchmark(s) under valgrind "
+            f"({len(parts)} process{'es' if len(parts) > 1 else ''})"
+        )
 
     # --- finish -----------------------------------------------------------------------------
 
@@ -264,7 +373,10 @@ class CaptureSession:
         """This session's results document, or ``None`` when nothing was captured."""
         if not self.captured:
             return None
-        run = RunRecord(started_at=self.started_at, benchmarks=tuple(self.captured))
+        environment = {DEPENDENCIES_KEY: self.dependencies} if self.dependencies else {}
+        run = RunRecord(
+            started_at=self.started_at, benchmarks=tuple(self.captured), environment=environment
+        )
         return results_document(collect_environment(self.settings.root), [run])
 
     @pytest.hookimpl(trylast=True)
@@ -282,7 +394,7 @@ class CaptureSession:
 
     def _finish(self) -> None:
         settings = self.settings
-        if settings.mode == "instructions" and self.captured:
+        if self.plan.counts:
             self._count_instructions()
         document = self.document()
         if document is None:
@@ -387,7 +499,8 @@ class InstructionCounter:
     """The plugin of the process that counts instructions under valgrind."""
 
     def __init__(self, out_dir: str) -> None:
-        self.instrument = Instructions(Path(out_dir))
+        self.out_dir = Path(out_dir)
+        self.instrument = Instructions(self.out_dir)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -398,3 +511,27 @@ class InstructionCounter:
 
         measure_after_benchmark(item, count)
         return (yield)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """Count a pytest-codspeed-style test (``@pytest.mark.benchmark``, no
+        fixture) whole, after one ordinary call."""
+        if not _is_whole_test_benchmark(pyfuncitem):
+            return None
+        call = whole_test_call(pyfuncitem.obj, pyfuncitem.funcargs)
+        if call is None:
+            return None
+        call()
+        self.instrument.measure(pyfuncitem.nodeid, call)
+        return True
+
+    def pytest_sessionfinish(self) -> None:
+        record_dependencies(self.out_dir)
+
+
+def _is_whole_test_benchmark(item: pytest.Item) -> bool:
+    return (
+        isinstance(item, pytest.Function)
+        and item.get_closest_marker("benchmark") is not None
+        and "benchmark" not in item.fixturenames
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -74,21 +75,96 @@ def test_loop(benchmark, n):
 
 
 @needs_valgrind
-def test_pytest_instruction_mode_end_to_end(pytester):
+@pytest.mark.parametrize("mode", ["instructions", "time+instructions"])
+def test_pytest_instruction_mode_end_to_end(pytester, mode):
     pytester.makepyfile(test_bench=BENCH)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--benchmark-max-time=0.01",
-        "--perfgate-mode=instructions", "--perfgate-output", "o.json",
+        f"--perfgate-mode={mode}", "--perfgate-output", "o.json",
     )  # fmt: skip
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*counted instructions of 2 benchmark(s) under valgrind*"])
-    names = {b.name: b for b in load_results(pytester.path / "o.json").runs[0].benchmarks}
+    (run,) = load_results(pytester.path / "o.json").runs
+    names = {b.name: b for b in run.benchmarks}
     small = names["test_bench.py::test_loop[1000]:instructions"]
     large = names["test_bench.py::test_loop[2000]:instructions"]
     assert small.kind == Kind.COUNTER
     assert small.unit == "instructions"
     assert 1.8 < sorted(large.samples)[1] / sorted(small.samples)[1] < 2.2
-    assert "test_bench.py::test_loop[1000]" in names  # wall time is kept beside
+    # Counting alone skips pytest-benchmark's timing pass; the combined mode keeps it.
+    assert ("test_bench.py::test_loop[1000]" in names) is (mode == "time+instructions")
+    depends = run.environment["instruction_dependencies"]
+    assert depends["python"] == platform.python_version()
+    assert "pytest" in depends["packages"]
+    assert depends["valgrind"].startswith("valgrind-")
+
+
+WHOLE = """
+import pytest
+
+pytestmark = pytest.mark.benchmark
+
+def work(n):
+    return sum(i * i for i in range(n))
+
+def test_codspeed_style():
+    assert work(3000) > 0
+
+@pytest.mark.perfgate(measure="time")
+def test_timed_even_when_counting():
+    assert work(100) > 0
+
+def test_with_the_fixture(benchmark):
+    benchmark(work, 1000)
+"""
+
+
+@needs_valgrind
+def test_codspeed_style_tests_are_counted_whole_and_marked_ones_timed(pytester):
+    """pytest-codspeed's style (a benchmark mark, no fixture) is measured whole;
+    perfgate(measure="time") keeps a test on wall time in a counting mode."""
+    pytester.makepyfile(test_whole=WHOLE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--benchmark-max-time=0.01",
+        "--perfgate-mode=instructions", "--perfgate-output", "o.json",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)
+    names = {b.name for b in load_results(pytester.path / "o.json").runs[0].benchmarks}
+    assert names == {
+        "test_whole.py::test_codspeed_style:instructions",
+        "test_whole.py::test_timed_even_when_counting",
+        "test_whole.py::test_with_the_fixture:instructions",
+    }
+
+
+def test_codspeed_style_tests_are_timed_whole(pytester):
+    pytester.makepyfile(test_whole=WHOLE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--benchmark-max-time=0.01", "--perfgate-output", "o.json"
+    )
+    result.assert_outcomes(passed=3)
+    benchmarks = {b.name: b for b in load_results(pytester.path / "o.json").runs[0].benchmarks}
+    assert set(benchmarks) == {
+        "test_whole.py::test_codspeed_style",
+        "test_whole.py::test_timed_even_when_counting",
+        "test_whole.py::test_with_the_fixture",
+    }
+    assert len(benchmarks["test_whole.py::test_codspeed_style"].samples) >= 5
+
+
+def test_auto_mode_without_valgrind_times_and_says_so_once(pytester, tmp_path):
+    pytester.makepyfile(test_bench=BENCH)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--benchmark-max-time=0.01",
+         "--perfgate-mode=auto", "--perfgate-output", "o.json"],
+        cwd=pytester.path, capture_output=True, text=True, env={**os.environ, "PATH": str(bin_dir)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("valgrind is not installed: measuring wall time") == 1
+    names = {b.name for b in load_results(pytester.path / "o.json").runs[0].benchmarks}
+    assert names == {"test_bench.py::test_loop[1000]", "test_bench.py::test_loop[2000]"}
 
 
 def test_without_valgrind_the_error_says_how_to_install_it(pytester, tmp_path):
