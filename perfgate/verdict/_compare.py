@@ -11,9 +11,12 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from perfgate._config import Config, ResolvedSettings, Target
 from perfgate._gc import collector_paused
+from perfgate.capture._dependencies import DEPENDENCIES_KEY
+from perfgate.capture._records import INSTRUCTIONS_SUFFIX
 from perfgate.results._model import Benchmark, Kind, ResultsFile
 from perfgate.verdict._comparison import (
     STATUS_ORDER,
@@ -162,6 +165,23 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
     )
 
 
+def _beside_time(items: list[BenchmarkComparison]) -> list[BenchmarkComparison]:
+    """An instruction count is not a time: each count's reason says so, with the
+    wall-time change of the same benchmark beside it where it was measured."""
+    times = {item.name: item for item in items if item.kind is Kind.TIME}
+    out = []
+    for item in items:
+        if item.kind is Kind.COUNTER and item.name.endswith(INSTRUCTIONS_SUFFIX):
+            timed = times.get(item.name.removesuffix(INSTRUCTIONS_SUFFIX))
+            if timed is not None and timed.ratio is not None:
+                beside = f"wall time {_pct(timed.ratio)} ({timed.status})"
+            else:
+                beside = "a count, not a time: wall time was not measured"
+            item = item.model_copy(update={"reason": f"{item.reason}; {beside}"})
+        out.append(item)
+    return out
+
+
 def _format_count(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
 
@@ -282,7 +302,59 @@ def _environment_warnings(baseline: ResultsFile, current: ResultsFile) -> list[s
                 "measured on different machines or interpreters are not comparable; "
                 "refresh the baseline on this machine, or use A/B mode"
             )
-    return warnings
+    return warnings + _dependency_warnings(baseline, current)
+
+
+# What instruction counts depend on (capture/_dependencies.py), as shown in warnings.
+_DEPENDENCY_FIELDS = (
+    ("python", "Python"),
+    ("python_implementation", "Python implementation"),
+    ("python_build", "Python build"),
+    ("python_compiler", "Python compiler"),
+    ("valgrind", "valgrind"),
+    ("cpu_flags", "CPU code-path flags"),
+)
+_MAX_PACKAGE_WARNINGS = 8
+
+
+def _dependencies(results: ResultsFile) -> dict[str, Any] | None:
+    for run in results.runs:
+        found = run.environment.get(DEPENDENCIES_KEY)
+        if isinstance(found, dict):
+            return found
+    return None
+
+
+def _dependency_warnings(baseline: ResultsFile, current: ResultsFile) -> list[str]:
+    """Name each thing instruction counts depend on that differs between the sides."""
+    before, after = _dependencies(baseline), _dependencies(current)
+    if before is None or after is None:
+        return []
+    changes = []
+    for field, label in _DEPENDENCY_FIELDS:
+        old, new = before.get(field), after.get(field)
+        if old is not None and new is not None and old != new:
+            changes.append(f"{label} {_shown(old)} → {_shown(new)}")
+    old_packages, new_packages = before.get("packages") or {}, after.get("packages") or {}
+    if isinstance(old_packages, dict) and isinstance(new_packages, dict):
+        moved = [
+            f"{name} {old_packages.get(name, 'absent')} → {new_packages.get(name, 'absent')}"
+            for name in sorted(set(old_packages) | set(new_packages))
+            if old_packages.get(name) != new_packages.get(name)
+        ]
+        if len(moved) > _MAX_PACKAGE_WARNINGS:
+            extra = len(moved) - _MAX_PACKAGE_WARNINGS
+            moved = [*moved[:_MAX_PACKAGE_WARNINGS], f"{extra} more packages"]
+        changes.extend(moved)
+    return [
+        f"instruction counts depend on {change} between baseline and current: a count "
+        "change may come from it, not from the code"
+        for change in changes
+    ]
+
+
+def _shown(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _side(label: str, results: ResultsFile) -> SideInfo:
@@ -431,6 +503,7 @@ def _compare(
     decided.extend(
         _decide_time(item, q, config.alpha) for item, q in zip(pending, q_values, strict=True)
     )
+    decided = _beside_time(decided)
     decided = sorted((_apply_acceptance(item, config, today) for item in decided), key=_sort_key)
     counts = dict.fromkeys(Status, 0)
     for item in decided:

@@ -238,3 +238,34 @@ def test_ab_with_one_round_cannot_judge_wall_time(results):
     assert wall.status is Status.INCONCLUSIVE
     assert "one paired round only" in wall.reason
     assert _status(result, "x:instructions").status is Status.REGRESSION  # +3% > 1%
+
+
+def test_what_instruction_counts_depend_on_is_named_when_it_differs(results):
+    from perfgate import ResultsFile
+
+    def counted(packages: dict[str, str], python: str) -> ResultsFile:
+        base = results({"t::a:instructions": [1000.0]})
+        deps = {"python": python, "packages": packages, "valgrind": "valgrind-3.19.0"}
+        run = base.runs[0].model_copy(update={"environment": {"instruction_dependencies": deps}})
+        return base.model_copy(update={"runs": (run,)})
+
+    before = counted({"numpy": "1.26.4", "attrs": "23.1.0"}, "3.11.7")
+    after = counted({"numpy": "2.0.1", "attrs": "23.1.0", "rich": "13.0"}, "3.12.1")
+    warnings = compare(before, after, Config()).warnings
+    assert any("Python 3.11.7 → 3.12.1" in w for w in warnings)
+    assert any("numpy 1.26.4 → 2.0.1" in w for w in warnings)
+    assert any("rich absent → 13.0" in w for w in warnings)
+    assert not any("attrs" in w or "valgrind" in w for w in warnings)
+    assert compare(before, before, Config()).warnings == []
+
+
+def test_an_instruction_count_carries_the_time_change_beside_it(results):
+    base = results({"t::a": [1e-3, 1.01e-3, 0.99e-3]}, counters={"t::a:instructions": [1000.0] * 3})
+    cur = results({"t::a": [1e-3, 1.01e-3, 0.99e-3]}, counters={"t::a:instructions": [1030.0] * 3})
+    counted = {b.name: b for b in compare(base, cur, Config()).benchmarks}["t::a:instructions"]
+    assert counted.status == "regression"
+    assert "(+3.0%)" in counted.reason
+    assert "wall time +" in counted.reason or "wall time -" in counted.reason
+    only = results({"x": [1e-3]}, counters={"t::b:instructions": [1000.0]})
+    alone = {b.name: b for b in compare(only, only, Config()).benchmarks}["t::b:instructions"]
+    assert alone.reason.endswith("a count, not a time: wall time was not measured")
