@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -36,6 +37,7 @@ from perfgate.capture._child import run_pytest
 from perfgate.capture._commands import run_command
 from perfgate.capture._environment import collect_environment
 from perfgate.capture._git import git
+from perfgate.capture._plan import resolve_mode
 from perfgate.results._model import Environment, ResultsFile, Run
 from perfgate.results._readers import results_from_document
 from perfgate.verdict._compare import compare
@@ -97,6 +99,7 @@ class ABPlan:
     env: dict[str, str]
     """Per-side environment; ``{tree}`` in a value stands for the side's tree."""
     mode: str = "time"
+    """``time``, ``instructions``, ``time+instructions`` or ``auto`` (capture/_plan.py)."""
     target_mde_pct: float = 5.0
     """Keep adding rounds (within the budget) until every time benchmark's MDE is
     at most this, or it is decided."""
@@ -195,7 +198,9 @@ class _Side:
     plugin_args: list[str]
 
 
-def _measure(plan: ABPlan, python: str, side: _Side, out: Path) -> str | None:
+def _measure(
+    plan: ABPlan, python: str, side: _Side, out: Path, *, mode: str = "time", jobs: int = 1
+) -> str | None:
     """One run of one side; returns an error text, or None."""
     if plan.command is not None:
         done = run_command(
@@ -209,8 +214,8 @@ def _measure(plan: ABPlan, python: str, side: _Side, out: Path) -> str | None:
         return None
     args = [*side.plugin_args, *plan.pytest_args, "-q", "--perfgate-confirm-budget", "0",
             "--perfgate-output", str(out)]  # fmt: skip
-    if plan.mode == "instructions":
-        args.append("--perfgate-mode=instructions")
+    if mode != "time":
+        args += [f"--perfgate-mode={mode}", f"--perfgate-jobs={jobs}"]
     child = run_pytest([python], args, cwd=side.tree, env=side.env)
     return None if out.is_file() else child.describe()
 
@@ -245,9 +250,20 @@ def run_ab(
             sides[label] = _Side(tree, env, extra)
         runs: dict[str, list[Run | None]] = {"base": [], "head": []}
         log: list[str] = []
-        # Deterministic counts need one round; times need the minimum, then more if useful.
-        minimum = 1 if plan.mode == "instructions" and plan.command is None else plan.rounds
-        limit = minimum * (1 if minimum == 1 else MAX_ROUND_FACTOR)
+        mode, note = resolve_mode(plan.mode) if plan.command is None else ("time", None)
+        if note is not None:
+            log.append(note)
+        if mode != "time":
+            # Deterministic counts need one round, and counts do not disturb each
+            # other: both sides at once, each counting its shards on half the cores.
+            counted = _count_both_sides(
+                plan, python, sides, scratch, mode, runs, log, base_sha, head_sha, config, progress
+            )
+            return ABResult(
+                _results(runs["base"], base_sha), _results(runs["head"], head_sha),
+                counted, 1, clock() - started, log,
+            )  # fmt: skip
+        minimum, limit = plan.rounds, plan.rounds * MAX_ROUND_FACTOR
         done_rounds = 0
         comparison: Comparison | None = None
         while done_rounds < limit:
@@ -257,18 +273,7 @@ def run_ab(
                     progress(f"round {index + 1}: {side} ({clock() - started:.0f} s elapsed)")
                 out = scratch / f"{side}-{index}.json"
                 error = _measure(plan, python, sides[side], out)
-                if error is not None:
-                    if index == 0:
-                        raise InputError(f"the {side} revision failed to run: {error}")
-                    log.append(f"round {index + 1}, {side}: failed ({error}); round skipped")
-                    runs[side].append(None)
-                    continue
-                (run,) = results_from_document(
-                    json.loads(out.read_text(encoding="utf-8")),
-                    f"{side} round {index + 1}",
-                    log.append,
-                ).runs
-                runs[side].append(run)
+                _record(runs, side, index, out, error, log)
             done_rounds += batch
             comparison = _compare(runs, config, base_sha, head_sha)
             undecided = [
@@ -289,6 +294,54 @@ def run_ab(
     assert comparison is not None
     base, head = _results(runs["base"], base_sha), _results(runs["head"], head_sha)
     return ABResult(base, head, comparison, done_rounds, clock() - started, log)
+
+
+def _record(
+    runs: dict[str, list[Run | None]],
+    side: str,
+    index: int,
+    out: Path,
+    error: str | None,
+    log: list[str],
+) -> None:
+    """Keep one side's run of one round (a failed first round is an error)."""
+    if error is not None:
+        if index == 0:
+            raise InputError(f"the {side} revision failed to run: {error}")
+        log.append(f"round {index + 1}, {side}: failed ({error}); round skipped")
+        runs[side].append(None)
+        return
+    document = json.loads(out.read_text(encoding="utf-8"))
+    (run,) = results_from_document(document, f"{side} round {index + 1}", log.append).runs
+    runs[side].append(run)
+
+
+def _count_both_sides(
+    plan: ABPlan,
+    python: str,
+    sides: dict[str, _Side],
+    scratch: Path,
+    mode: str,
+    runs: dict[str, list[Run | None]],
+    log: list[str],
+    base_sha: str,
+    head_sha: str,
+    config: Config,
+    progress: Callable[[str], None] | None,
+) -> Comparison:
+    jobs = max(1, (os.cpu_count() or 1) // 2)
+    if progress:
+        progress(f"counting instructions of both sides at once ({jobs} process(es) each)")
+    outs = {side: scratch / f"{side}-0.json" for side in sides}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            side: pool.submit(_measure, plan, python, sides[side], outs[side], mode=mode, jobs=jobs)
+            for side in ("base", "head")
+        }
+        errors = {side: future.result() for side, future in futures.items()}
+    for side in ("base", "head"):
+        _record(runs, side, 0, outs[side], errors[side], log)
+    return _compare(runs, config, base_sha, head_sha)
 
 
 def _results(runs: Sequence[Run | None], sha: str) -> ResultsFile:

@@ -19,6 +19,7 @@ from perfgate._config import Config, find_pyproject, load_config
 from perfgate._errors import PerfgateError
 from perfgate._version import __version__
 from perfgate.capture._atomic import write_atomic
+from perfgate.capture._plan import MODES
 from perfgate.report._render import ReportFormat, render
 from perfgate.results._readers import load_results, results_from_document
 from perfgate.results._storage import merge_results, save_results
@@ -226,7 +227,7 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         command_name=args.name,
         python=args.python,
     )
-    if plan.rounds < 2 and plan.mode == "time":
+    if plan.rounds < 2 and plan.mode != "instructions":
         raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
     result = run_ab(plan, config, progress=_warn_plain)
     for line in result.log:
@@ -380,7 +381,11 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--head", help="head revision (default: the working tree)")
     ab.add_argument("--rounds", type=int, default=6, help="minimum rounds (default 6)")
     ab.add_argument("--max-time", type=float, default=600, help="time budget in seconds")
-    ab.add_argument("--mode", choices=("time", "instructions"), default="time")
+    ab.add_argument(
+        "--mode", choices=MODES, default="auto",
+        help="auto (default): instruction counts where valgrind is installed, else wall time; "
+        "time; instructions; time+instructions",
+    )  # fmt: skip
     ab.add_argument(
         "--target-mde-pct", type=float, default=5.0,
         help="add rounds until each benchmark could detect this slowdown (default 5)",

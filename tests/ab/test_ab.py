@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -146,13 +148,30 @@ def test_a_shadowing_copy_is_refused(tmp_path):
 def test_cli_ab(repo):
     done = subprocess.run(
         [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--rounds", "4", "--python", sys.executable,
-         "--max-time", "60", "--format", "markdown", "--", "tests", "--benchmark-max-time=0.05"],
+         "--mode", "time", "--max-time", "60", "--format", "markdown", "--", "tests", "--benchmark-max-time=0.05"],
         cwd=repo, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "A/B in one job" in done.stdout
     assert "test\\_work" in done.stdout.split("#### Regressions")[1].split("<details>")[0]
     assert "round 1: base" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+def test_cli_ab_counts_both_sides_at_once_by_default(repo):
+    """Where valgrind exists, A/B counts instructions: one round, both sides at
+    once, no timing pass; the slower work is a regression by count."""
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--python", sys.executable,
+         "--format", "json", "--", "tests"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "counting instructions of both sides at once" in done.stderr
+    report = json.loads(done.stdout)
+    statuses = {b["name"]: b["status"] for b in report["benchmarks"]}
+    assert all(name.endswith(":instructions") for name in statuses)
+    assert "regression" in statuses.values()
 
 
 def test_cli_ab_command_mode(repo):
