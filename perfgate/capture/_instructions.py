@@ -27,11 +27,13 @@ import ctypes
 import functools
 import gc
 import json
+import math
 import os
 import re
 import shutil
 import statistics
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -50,8 +52,16 @@ __all__ = [
     "valgrind_prefix",
 ]
 
-CALLS: Final = 3
-"""Counted calls per benchmark (after one uncounted warm-up call)."""
+CALLS: Final = 2
+"""Counted calls per benchmark, after the benchmark's own ordinary call: a count is
+deterministic, so two show that it is (they agree to about 0.01%); each costs about
+40 times the call under instrumentation (docs/modes.md)."""
+MIN_WINDOW_INSTRUCTIONS: Final = 1_000_000
+"""A counting window holds at least this many instructions (small calls loop)."""
+MAX_LOOPS: Final = 10_000
+WARMUP_CALLS: Final = 64
+"""Uninstrumented calls before counting (CPython 3.11+ specialises after a few)."""
+WARMUP_BUDGET_S: Final = 0.3
 LOG_NAME: Final = "markers.jsonl"
 DUMP_PREFIX: Final = "callgrind.out"
 _SUMMARY: Final = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
@@ -150,6 +160,17 @@ def count_in_child(name: str, function: Callable[[], object], out_dir: Path) -> 
             log.write(json.dumps(entry) + "\n")
 
 
+def _warm_up(function: Callable[[], object]) -> None:
+    """Call ``function`` until CPython has specialised it: at least
+    :data:`WARMUP_CALLS` times, unless that takes longer than
+    :data:`WARMUP_BUDGET_S` (a slow call warms up within one)."""
+    started = time.perf_counter()
+    for _ in range(WARMUP_CALLS):
+        function()
+        if time.perf_counter() - started > WARMUP_BUDGET_S:
+            break
+
+
 def _plan(function: Callable[[], object]) -> list[tuple[str, Callable[[], object]]]:
     return [("empty", lambda: None)] + [("call", function)] * CALLS
 
@@ -161,22 +182,47 @@ def _count_with_requests(
     helper: Any,
     entries: list[dict[str, Any]],
 ) -> None:
+    # Warm up before instrumenting (valgrind's core alone runs several times
+    # faster): CPython specialises a code object's instructions only after it has
+    # run a few times, and a count taken before that differs from call to call
+    # (measured: 2,585 vs 3,952 instructions for one small call). Valgrind's
+    # re-translation after switching instrumentation on costs time, not counts.
+    _warm_up(function)
     helper.perfgate_start_instrumentation()
     try:
-        function()  # warm-up, instrumented but not collected
-        for label, target in _plan(function):
-            before = len(_dumps(out_dir))
-            helper.perfgate_zero()
-            helper.perfgate_toggle_collect()
-            try:
-                target()
-            finally:
-                helper.perfgate_toggle_collect()
-                helper.perfgate_dump(b"perfgate")
-            after = _dumps(out_dir)
-            entries.append({"name": name, "kind": label, "dumps": [p.name for p in after[before:]]})
+        probe = _window(function, 1, out_dir, helper)
+        # A small call is counted in a loop: the allocator's state shifts a
+        # count by a few hundred instructions from one call to the next (5% of a
+        # 3,000-instruction call), and a loop spreads that over many calls.
+        loops = max(1, min(MAX_LOOPS, math.ceil(MIN_WINDOW_INSTRUCTIONS / max(probe, 1))))
+        entries.append({"name": name, "kind": "empty", "loops": loops,
+                        "count": _window(lambda: None, loops, out_dir, helper)})  # fmt: skip
+        # A large call's probe is already its first count (instrumented calls of
+        # a 300 ms function cost about 12 s each here).
+        counts = [probe] if loops == 1 else []
+        while len(counts) < CALLS:
+            counts.append(_window(function, loops, out_dir, helper))
+        for count in counts:
+            entries.append({"name": name, "kind": "call", "loops": loops, "count": count})
     finally:
         helper.perfgate_stop_instrumentation()
+
+
+def _window(function: Callable[[], object], loops: int, out_dir: Path, helper: Any) -> int:
+    """Instructions of ``loops`` calls of ``function``, collected in one window."""
+    before = len(_dumps(out_dir))
+    helper.perfgate_zero()
+    helper.perfgate_toggle_collect()
+    try:
+        for _ in range(loops):
+            function()
+    finally:
+        helper.perfgate_toggle_collect()
+        helper.perfgate_dump(b"perfgate")
+    made = _dumps(out_dir)[before:]
+    if len(made) != 1:
+        raise InputError(f"callgrind wrote {len(made)} dumps for one counting window")
+    return _count(made[0])
 
 
 def _count_with_marker(
@@ -223,31 +269,37 @@ def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[BenchmarkRec
     log = out_dir / LOG_NAME
     if not log.is_file():
         return []
-    empty: dict[str, list[int]] = {}
-    calls: dict[str, list[int]] = {}
+    empty: dict[str, list[float]] = {}
+    calls: dict[str, list[float]] = {}
+    loops: dict[str, int] = {}
     for line in log.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
+        target = empty if entry["kind"] == "empty" else calls
+        if "count" in entry:  # client requests: counted in the child, per window
+            loops[entry["name"]] = int(entry["loops"])
+            target.setdefault(entry["name"], []).append(float(entry["count"]))
+            continue
         dumps: Sequence[str] = entry["dumps"]
         if len(dumps) != 1:
             # The benchmark itself called qsort (or nothing was dumped): cannot attribute.
             warn(f"{entry['name']}: {len(dumps)} callgrind dumps for one call; not counted")
             calls.setdefault(entry["name"], []).append(-1)
             continue
-        target = empty if entry["kind"] == "empty" else calls
-        target.setdefault(entry["name"], []).append(_count(out_dir / dumps[0]))
+        target.setdefault(entry["name"], []).append(float(_count(out_dir / dumps[0])))
     benchmarks = []
     for name, counts in calls.items():
         if any(c < 0 for c in counts) or name not in empty:
             continue
         overhead = statistics.median(empty[name])
-        per_call = tuple(float(max(c - overhead, 0)) for c in counts)
+        per = loops.get(name, 1)
+        per_call = tuple(max(c - overhead, 0) / per for c in counts)
         benchmarks.append(
             BenchmarkRecord(
                 name=f"{name}{INSTRUCTIONS_SUFFIX}",
                 kind=KIND_COUNTER,
                 unit="instructions",
                 samples=per_call,
-                extra={"marker_overhead": overhead},
+                extra={"marker_overhead": overhead / per, "calls_per_window": per},
             )
         )
     return benchmarks

@@ -209,6 +209,7 @@ class CaptureSession:
         self.plan = MeasurePlan(mode=mode, time_globs=settings.time_globs)
         # Node ids of passed benchmarks to count, and each benchmark test's measures.
         self.to_count: list[str] = []
+        self.durations_s: dict[str, float] = {}
         self.measures: dict[str, frozenset[str]] = {}
         self.dependencies: dict[str, Any] = {}
         if self.plan.counts:
@@ -230,6 +231,7 @@ class CaptureSession:
                 self.captured.extend(pending)
                 if "instructions" in self.measures.get(item.nodeid, ()):
                     self.to_count.append(item.nodeid)
+                    self.durations_s[item.nodeid] = report.duration
         return report
 
     def add_pending(self, node_id: str, benchmarks: Sequence[BenchmarkRecord]) -> None:
@@ -334,7 +336,7 @@ class CaptureSession:
         if helper is None:
             self.messages.append(f"{why}: instrumenting whole processes instead (slower)")
         root = self.settings.root
-        parts = shards(wanted, self.settings.jobs)
+        parts = shards(wanted, self.settings.jobs, self.durations_s)
         with tempfile.TemporaryDirectory(prefix="perfgate-callgrind-") as scratch:
             out_dirs = [Path(scratch) / f"shard-{index}" for index in range(len(parts))]
 

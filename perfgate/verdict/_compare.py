@@ -11,7 +11,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from perfgate._config import Config, ResolvedSettings, Target
 from perfgate._gc import collector_paused
@@ -186,10 +186,39 @@ def _format_count(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
 
 
+COUNT_JITTER_FACTOR: Final = 2.0
+"""An instruction-count change must exceed this multiple of the counts' own
+call-to-call spread (below) as well as the threshold."""
+
+
+def count_jitter_pct(benchmarks: list[Benchmark]) -> float:
+    """The largest spread, in percent, between the counted calls of one run.
+
+    Counts of large calls repeat to about 0.01%; a call of a few thousand
+    instructions moves by a few percent from one counting window to the next
+    (the allocator's state), and between the trees of an A/B by as much. A
+    change within twice that spread is not called a regression."""
+    spread = 0.0
+    for bench in benchmarks:
+        if len(bench.samples) > 1:
+            low, high = min(bench.samples), max(bench.samples)
+            if low > 0:
+                spread = max(spread, 100 * (high / low - 1))
+    return spread
+
+
 def _decide_counter(
-    name: str, group: str | None, unit: str, settings: ResolvedSettings, est: RatioEstimate
+    name: str,
+    group: str | None,
+    unit: str,
+    settings: ResolvedSettings,
+    est: RatioEstimate,
+    jitter_pct: float = 0.0,
 ) -> BenchmarkComparison:
     threshold = settings.counter_threshold_pct
+    floor = COUNT_JITTER_FACTOR * jitter_pct
+    if floor > threshold:
+        threshold = floor
     upper = 1 + threshold / 100
     change = f"{unit} {_format_count(est.baseline_value)} → {_format_count(est.current_value)}"
     if est.ratio is None and threshold > 0:
@@ -201,12 +230,15 @@ def _decide_counter(
         status, reason = Status.REGRESSION, f"{change} (from zero)"
     else:
         change += f" ({_pct(est.ratio)})"
+        allow = f"{threshold:.3g}%"
+        if floor == threshold and floor > 0:
+            allow += f" (twice the counts' own spread between calls, {jitter_pct:.2g}%)"
         if est.ratio > upper:
-            status, reason = Status.REGRESSION, f"{change}; counters allow +{threshold:g}%"
+            status, reason = Status.REGRESSION, f"{change}; counters allow +{allow}"
         elif est.ratio < 1 / upper:
             status, reason = Status.IMPROVEMENT, change
         else:
-            status, reason = Status.UNCHANGED, f"{change}; within ±{threshold:g}%"
+            status, reason = Status.UNCHANGED, f"{change}; within ±{allow}"
     return BenchmarkComparison(
         name=name,
         group=group,
@@ -464,7 +496,12 @@ def _compare(
         cur_values = [_value(b) for b in cur_runs]
         if sample.kind is Kind.COUNTER:
             est = estimate_counter_ratio(base_values, cur_values)
-            decided.append(_decide_counter(name, sample.group, sample.unit, settings, est))
+            jitter = (
+                count_jitter_pct([*base_runs, *cur_runs])
+                if name.endswith(INSTRUCTIONS_SUFFIX)
+                else 0.0
+            )
+            decided.append(_decide_counter(name, sample.group, sample.unit, settings, est, jitter))
             continue
         if min(len(base_runs), len(cur_runs)) < settings.min_runs:
             decided.append(

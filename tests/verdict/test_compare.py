@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from perfgate import Config, Status, Verdict, compare
 from perfgate._config import Override
 
@@ -269,3 +271,26 @@ def test_an_instruction_count_carries_the_time_change_beside_it(results):
     only = results({"x": [1e-3]}, counters={"t::b:instructions": [1000.0]})
     alone = {b.name: b for b in compare(only, only, Config()).benchmarks}["t::b:instructions"]
     assert alone.reason.endswith("a count, not a time: wall time was not measured")
+
+
+def test_a_tiny_counts_own_spread_widens_its_threshold(results):
+    """A few-thousand-instruction call moves by a few percent between counting
+    windows; a change within twice that spread is not a regression."""
+    from perfgate import Benchmark, Kind, ResultsFile, Run
+    from perfgate.verdict._compare import count_jitter_pct
+
+    def counted(samples: tuple[float, ...]) -> ResultsFile:
+        bench = Benchmark(
+            name="t::tiny:instructions", kind=Kind.COUNTER, unit="instructions", samples=samples
+        )
+        return ResultsFile(
+            runs=(Run(started_at=results({"x": [1.0]}).runs[0].started_at, benchmarks=(bench,)),)
+        )
+
+    base, cur = counted((2466.0, 2392.0)), counted((2488.0, 2488.0))
+    assert count_jitter_pct(list(base.runs[0].benchmarks)) == pytest.approx(3.09, abs=0.01)
+    (item,) = compare(base, cur, Config()).benchmarks
+    assert item.status == "unchanged"
+    assert "twice the counts' own spread" in item.reason
+    (big,) = compare(base, counted((2900.0, 2900.0)), Config()).benchmarks
+    assert big.status == "regression"
