@@ -4,7 +4,7 @@ counting process, and each side of an A/B."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -32,12 +32,16 @@ def run_pytest(
     *,
     cwd: Path,
     env: Mapping[str, str],
+    prepare_env: Callable[[Mapping[str, str], Sequence[str]], Mapping[str, str]] | None = None,
 ) -> ChildRun:
     """Run ``INTERPRETER -m pytest ARGS -p no:cacheprovider`` and wait for it.
 
     ``interpreter`` is the command that starts Python: the project's
-    interpreter, or a valgrind prefix that ends with it."""
+    interpreter, or a valgrind prefix that ends with it. ``prepare_env`` sees the
+    whole command (the counting process pads its environment with it)."""
     command = [*interpreter, "-m", "pytest", *args, "-p", "no:cacheprovider"]
+    if prepare_env is not None:
+        env = prepare_env(env, command)
     try:
         done = subprocess.run(
             command, cwd=cwd, env=dict(env), capture_output=True, text=True, check=False

@@ -34,7 +34,7 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,6 +47,7 @@ __all__ = [
     "INSTRUCTIONS_SUFFIX",
     "LOG_NAME",
     "count_in_child",
+    "padded_env",
     "read_counts",
     "require_valgrind",
     "valgrind_prefix",
@@ -101,6 +102,25 @@ def valgrind_prefix(out_dir: Path, helper: Path | None = None) -> list[str]:
         f"--callgrind-out-file={out_dir / DUMP_PREFIX}.%p",
         _interpreter(),
     ]
+
+
+ENV_PAD: Final = "PERFGATE_ENV_PAD"
+_STACK_ALIGNMENT: Final = 4096
+
+
+def padded_env(env: Mapping[str, str], argv: Sequence[str]) -> dict[str, str]:
+    """``env`` with one padding variable, so that the arguments and environment a
+    process starts with fill the same space modulo a page whatever the paths:
+    their size sets where the initial stack begins, and alignment changes counts
+    in copying and hashing code (Mytkowicz et al., "Producing wrong data without
+    doing anything obviously wrong!", ASPLOS 2009). The two sides of an A/B run
+    from different trees, so their paths differ in length."""
+    padded = {k: v for k, v in env.items() if k != ENV_PAD}
+    size = sum(len(a.encode()) + 1 for a in argv)
+    size += sum(len(k.encode()) + len(v.encode()) + 2 for k, v in padded.items())
+    size += len(ENV_PAD) + 2
+    padded[ENV_PAD] = "x" * (-size % _STACK_ALIGNMENT)
+    return padded
 
 
 def _interpreter() -> str:

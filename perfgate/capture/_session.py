@@ -327,7 +327,7 @@ class CaptureSession:
         """Count the passed benchmark tests' instructions under valgrind: shards of
         the suite in parallel processes, each instrumented only around the calls."""
         from perfgate.capture._callgrind import HELPER_ENV, helper_library
-        from perfgate.capture._instructions import read_counts, valgrind_prefix
+        from perfgate.capture._instructions import padded_env, read_counts, valgrind_prefix
 
         wanted = list(dict.fromkeys(self.to_count))
         if not wanted:
@@ -352,6 +352,7 @@ class CaptureSession:
                      "--benchmark-disable", "-q"],
                     cwd=self.settings.invocation_dir,
                     env=env,
+                    prepare_env=padded_env,
                 )  # fmt: skip
 
             with ThreadPoolExecutor(max_workers=len(parts)) as pool:

@@ -195,3 +195,17 @@ def test_each_counted_call_is_logged_once(tmp_path):
     lines = (tmp_path / LOG_NAME).read_text().splitlines()
     assert len(calls) == CALLS
     assert len(lines) == 1 + CALLS
+
+
+def test_the_counting_environment_is_padded_to_a_page_whatever_the_paths():
+    from perfgate.capture._instructions import padded_env
+
+    def used(env, argv):
+        return sum(len(a) + 1 for a in argv) + sum(len(k) + len(v) + 2 for k, v in env.items())
+
+    short = padded_env({"PATH": "/bin"}, ["python", "/t/a.py"])
+    long = padded_env(
+        {"PATH": "/bin", "PYTHONPATH": "/tmp/perfgate-ab-x/tree"}, ["python", "/tmp/long/tree/a.py"]
+    )
+    assert used(short, ["python", "/t/a.py"]) % 4096 == 0
+    assert used(long, ["python", "/tmp/long/tree/a.py"]) % 4096 == 0
