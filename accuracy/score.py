@@ -152,14 +152,21 @@ class InstructionScore(BaseModel):
     """Instruction mode on the same workloads (from instructions.py)."""
 
     runs: dict[str, int]
+    factors: list[str]
     max_aa_spread_pct: dict[str, float]
     """Per condition: the largest (max/min - 1) of a workload's count at factor 1.00."""
-    false_alarms: int
+    false_alarms: dict[str, int]
+    """Per threshold (percent): A/A comparisons beyond it."""
     comparisons_aa: int
-    detected: dict[str, float]
-    """Per factor: share of cross-run comparisons beyond the 1% threshold."""
+    detected: dict[str, dict[str, float]]
+    """Per threshold, per factor: share of cross-run comparisons beyond the threshold."""
     seconds_time_mode: float
     seconds_instruction_mode: float
+    mislead: dict[str, dict[str, float]]
+    """Per case: count ratio and time ratio, changed / base."""
+
+
+THRESHOLDS_PCT = ("1", "0.5")
 
 
 def score_instructions(data: Path) -> InstructionScore | None:
@@ -168,6 +175,7 @@ def score_instructions(data: Path) -> InstructionScore | None:
         return None
     raw = json.loads(path.read_text())
     runs: dict[str, list[dict[str, float]]] = raw["runs"]
+    factors: list[str] = raw.get("factors", list(FACTORS))
     every = [r for condition in runs.values() for r in condition]
     workloads = sorted({key.split("-x")[0] for key in every[0]})
 
@@ -179,25 +187,32 @@ def score_instructions(data: Path) -> InstructionScore | None:
         for condition, found in runs.items()
     }
     pairs = [(a, b) for i, a in enumerate(every) for j, b in enumerate(every) if i != j]
-    limit = 1.01
 
-    def flagged(a: dict[str, float], b: dict[str, float], w: str, f: str) -> bool:
-        return b[f"{w}-x{f}"] / a[f"{w}-x1.00"] > limit
+    def flagged(a: dict[str, float], b: dict[str, float], w: str, f: str, pct: str) -> bool:
+        return b[f"{w}-x{f}"] / a[f"{w}-x1.00"] > 1 + float(pct) / 100
 
-    false_alarms = sum(flagged(a, b, w, "1.00") for a, b in pairs for w in workloads)
+    false_alarms = {
+        pct: sum(flagged(a, b, w, "1.00", pct) for a, b in pairs for w in workloads)
+        for pct in THRESHOLDS_PCT
+    }
     detected = {
-        f: statistics.fmean(flagged(a, b, w, f) for a, b in pairs for w in workloads)
-        for f in FACTORS[1:]
+        pct: {
+            f: statistics.fmean(flagged(a, b, w, f, pct) for a, b in pairs for w in workloads)
+            for f in factors[1:]
+        }
+        for pct in THRESHOLDS_PCT
     }
     seconds = raw["seconds"]
     return InstructionScore(
         runs={c: len(r) for c, r in runs.items()},
+        factors=factors,
         max_aa_spread_pct=spread,
         false_alarms=false_alarms,
         comparisons_aa=len(pairs) * len(workloads),
         detected=detected,
         seconds_time_mode=statistics.fmean(seconds["time"]),
         seconds_instruction_mode=statistics.fmean(seconds["instructions"]),
+        mislead=raw.get("mislead", {}),
     )
 
 

@@ -33,7 +33,6 @@ import re
 import shutil
 import statistics
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -60,9 +59,14 @@ deterministic, so two show that it is (they agree to about 0.01%); each costs ab
 MIN_WINDOW_INSTRUCTIONS: Final = 1_000_000
 """A counting window holds at least this many instructions (small calls loop)."""
 MAX_LOOPS: Final = 10_000
-WARMUP_CALLS: Final = 64
-"""Uninstrumented calls before counting (CPython 3.11+ specialises after a few)."""
-WARMUP_BUDGET_S: Final = 0.3
+LARGE_CALL_INSTRUCTIONS: Final = 20_000_000
+"""A call at least this large (about 5-10 ms) is counted twice after
+:data:`WARMUP_FIRST_CALLS` warm-up calls; a smaller one after :data:`WARMUP_CALLS`."""
+WARMUP_FIRST_CALLS: Final = 2
+"""Uninstrumented calls of every benchmark before its first count."""
+WARMUP_CALLS: Final = 16
+"""Uninstrumented calls of a small call before counting it. A fixed number, not
+a time budget: how often a call ran before it is counted changes its count."""
 LOG_NAME: Final = "markers.jsonl"
 DUMP_PREFIX: Final = "callgrind.out"
 _SUMMARY: Final = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
@@ -180,17 +184,6 @@ def count_in_child(name: str, function: Callable[[], object], out_dir: Path) -> 
             log.write(json.dumps(entry) + "\n")
 
 
-def _warm_up(function: Callable[[], object]) -> None:
-    """Call ``function`` until CPython has specialised it: at least
-    :data:`WARMUP_CALLS` times, unless that takes longer than
-    :data:`WARMUP_BUDGET_S` (a slow call warms up within one)."""
-    started = time.perf_counter()
-    for _ in range(WARMUP_CALLS):
-        function()
-        if time.perf_counter() - started > WARMUP_BUDGET_S:
-            break
-
-
 def _plan(function: Callable[[], object]) -> list[tuple[str, Callable[[], object]]]:
     return [("empty", lambda: None)] + [("call", function)] * CALLS
 
@@ -202,26 +195,34 @@ def _count_with_requests(
     helper: Any,
     entries: list[dict[str, Any]],
 ) -> None:
-    # Warm up before instrumenting (valgrind's core alone runs several times
-    # faster): CPython specialises a code object's instructions only after it has
-    # run a few times, and a count taken before that differs from call to call
-    # (measured: 2,585 vs 3,952 instructions for one small call). Valgrind's
-    # re-translation after switching instrumentation on costs time, not counts.
-    _warm_up(function)
+    # Warm up uninstrumented first (valgrind's core alone runs several times
+    # faster): CPython specialises a code object after a few calls, and the
+    # allocator settles into its steady state; a count taken before differs
+    # from call to call (measured: 2,585 vs 3,952 instructions for one small
+    # call; a regex workload 6% off after no warm-up). Fixed numbers of calls,
+    # never a time budget: how often a call ran before changes its count.
+    for _ in range(WARMUP_FIRST_CALLS):
+        function()
     helper.perfgate_start_instrumentation()
     try:
         probe = _window(function, 1, out_dir, helper)
-        # A small call is counted in a loop: the allocator's state shifts a
-        # count by a few hundred instructions from one call to the next (5% of a
-        # 3,000-instruction call), and a loop spreads that over many calls.
-        loops = max(1, min(MAX_LOOPS, math.ceil(MIN_WINDOW_INSTRUCTIONS / max(probe, 1))))
-        entries.append({"name": name, "kind": "empty", "loops": loops,
-                        "count": _window(lambda: None, loops, out_dir, helper)})  # fmt: skip
-        # A large call's probe is already its first count (instrumented calls of
-        # a 300 ms function cost about 12 s each here).
-        counts = [probe] if loops == 1 else []
-        while len(counts) < CALLS:
-            counts.append(_window(function, loops, out_dir, helper))
+        if probe >= LARGE_CALL_INSTRUCTIONS:
+            # Each instrumented call of a large one costs ~40x the call: the
+            # probe is its first count, one more shows that it repeats.
+            loops, counts = 1, [probe, _window(function, 1, out_dir, helper)]
+        else:
+            # A small call warms up more, then is counted in loops of at least
+            # MIN_WINDOW_INSTRUCTIONS: the allocator's state moves a count by a
+            # few hundred instructions from one call to the next, and a loop
+            # spreads that over many calls.
+            helper.perfgate_stop_instrumentation()
+            for _ in range(WARMUP_CALLS - WARMUP_FIRST_CALLS):
+                function()
+            helper.perfgate_start_instrumentation()
+            loops = min(MAX_LOOPS, math.ceil(MIN_WINDOW_INSTRUCTIONS / max(probe, 1)))
+            counts = [_window(function, loops, out_dir, helper) for _ in range(CALLS)]
+        empty = _window(lambda: None, loops, out_dir, helper)
+        entries.append({"name": name, "kind": "empty", "loops": loops, "count": empty})
         for count in counts:
             entries.append({"name": name, "kind": "call", "loops": loops, "count": count})
     finally:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -103,18 +103,9 @@ def whole_test_call(
     return lambda: function(**arguments)
 
 
-def shards(
-    items: Sequence[str], count: int, cost: Mapping[str, float] | None = None
-) -> list[list[str]]:
-    """``items`` split into at most ``count`` non-empty shards of about equal cost:
-    longest first, each to the cheapest shard so far (Graham's LPT rule, within
-    4/3 of the best split). ``cost`` is each item's duration in the ordinary
-    session (a count costs a multiple of it); unknown items cost 1."""
+def shards(items: Sequence[str], count: int) -> list[list[str]]:
+    """``items`` dealt round-robin into at most ``count`` non-empty shards: the
+    same items always split the same way (not by measured durations, which
+    differ from run to run)."""
     count = max(1, min(count, len(items)))
-    costs = cost or {}
-    bins: list[tuple[float, int, list[str]]] = [(0.0, index, []) for index in range(count)]
-    for item in sorted(items, key=lambda name: -costs.get(name, 1.0)):
-        load, index, members = min(bins)
-        members.append(item)
-        bins[index] = (load + costs.get(item, 1.0), index, members)
-    return [members for _, _, members in sorted(bins, key=lambda b: b[1]) if members]
+    return [list(items[index::count]) for index in range(count)]

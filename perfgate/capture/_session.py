@@ -209,7 +209,6 @@ class CaptureSession:
         self.plan = MeasurePlan(mode=mode, time_globs=settings.time_globs)
         # Node ids of passed benchmarks to count, and each benchmark test's measures.
         self.to_count: list[str] = []
-        self.durations_s: dict[str, float] = {}
         self.measures: dict[str, frozenset[str]] = {}
         self.dependencies: dict[str, Any] = {}
         if self.plan.counts:
@@ -231,7 +230,6 @@ class CaptureSession:
                 self.captured.extend(pending)
                 if "instructions" in self.measures.get(item.nodeid, ()):
                     self.to_count.append(item.nodeid)
-                    self.durations_s[item.nodeid] = report.duration
         return report
 
     def add_pending(self, node_id: str, benchmarks: Sequence[BenchmarkRecord]) -> None:
@@ -336,7 +334,10 @@ class CaptureSession:
         if helper is None:
             self.messages.append(f"{why}: instrumenting whole processes instead (slower)")
         root = self.settings.root
-        parts = shards(wanted, self.settings.jobs, self.durations_s)
+        # Deterministic shards (round-robin in run order): what ran before a
+        # benchmark in its process moves its count, so the same suite must split
+        # the same way every time and on both sides of an A/B.
+        parts = shards(wanted, self.settings.jobs)
         with tempfile.TemporaryDirectory(prefix="perfgate-callgrind-") as scratch:
             out_dirs = [Path(scratch) / f"shard-{index}" for index in range(len(parts))]
 

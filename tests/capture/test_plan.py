@@ -7,14 +7,9 @@ import pytest
 from perfgate.capture._plan import MeasurePlan, check_marker, shards
 
 
-def test_shards_balance_the_expensive_tests():
-    cost = {"big": 10.0, "a": 3.0, "b": 3.0, "c": 3.0, "d": 1.0}
-    parts = shards(list(cost), 2, cost)
-    loads = sorted(sum(cost[n] for n in part) for part in parts)
-    assert loads == [10.0, 10.0]
-    assert sorted(n for part in parts for n in part) == sorted(cost)
+def test_shards_are_dealt_the_same_way_every_time():
+    assert shards(["a", "b", "c", "d", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
     assert shards(["x"], 4) == [["x"]]
-    assert shards(["x", "y", "z"], 2) in ([["x", "z"], ["y"]], [["x"], ["y", "z"]])
 
 
 def test_measures_by_mode_marker_and_glob():
