@@ -145,6 +145,8 @@ def _rerun_args(args: Sequence[str], positional: Sequence[str]) -> tuple[str, ..
 WHOLE_TEST_BUDGET_S: Final = 0.25
 """About how long a whole test is timed for, in rounds (pytest-codspeed style)."""
 WHOLE_TEST_MIN_ROUNDS: Final = 5
+WHOLE_TEST_LONG_S: Final = 1.0
+"""A whole test that takes this long is timed once, by its own call."""
 WHOLE_TEST_MAX_ROUNDS: Final = 1000
 
 Rerun = Callable[[Sequence[str]], "dict[str, Any] | None"]
@@ -312,13 +314,14 @@ class CaptureSession:
         started = time.perf_counter()
         call()  # the test itself: a failure fails it, as usual
         first_s = time.perf_counter() - started
-        rounds = max(
-            WHOLE_TEST_MIN_ROUNDS,
-            min(WHOLE_TEST_MAX_ROUNDS, int(WHOLE_TEST_BUDGET_S / max(first_s, 1e-9))),
-        )
-        self.add_pending(
-            pyfuncitem.nodeid, WallTime(rounds=rounds).measure(pyfuncitem.nodeid, call)
-        )
+        node_id = pyfuncitem.nodeid
+        if first_s >= WHOLE_TEST_LONG_S:
+            # A long test is its own measurement: timing it again costs minutes.
+            self.add_pending(node_id, [BenchmarkRecord(name=node_id, samples=(first_s,))])
+            return True
+        fitting = int(WHOLE_TEST_BUDGET_S / max(first_s, 1e-9))
+        rounds = max(WHOLE_TEST_MIN_ROUNDS, min(WHOLE_TEST_MAX_ROUNDS, fitting))
+        self.add_pending(node_id, WallTime(rounds=rounds).measure(node_id, call))
         return True
 
     def _count_instructions(self) -> None:
