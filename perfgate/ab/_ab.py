@@ -38,7 +38,7 @@ from perfgate.capture._commands import run_command
 from perfgate.capture._environment import collect_environment
 from perfgate.capture._git import git
 from perfgate.capture._plan import resolve_mode
-from perfgate.results._model import Environment, ResultsFile, Run
+from perfgate.results._model import Environment, Kind, ResultsFile, Run
 from perfgate.results._readers import results_from_document
 from perfgate.verdict._compare import compare
 from perfgate.verdict._comparison import Comparison
@@ -207,7 +207,14 @@ class _Side:
 
 
 def _measure(
-    plan: ABPlan, python: str, side: _Side, out: Path, *, mode: str = "time", jobs: int = 1
+    plan: ABPlan,
+    python: str,
+    side: _Side,
+    out: Path,
+    *,
+    mode: str = "time",
+    jobs: int = 1,
+    skip_counting: bool = False,
 ) -> str | None:
     """One run of one side; returns an error text, or None."""
     if plan.command is not None:
@@ -224,6 +231,8 @@ def _measure(
             "--perfgate-output", str(out)]  # fmt: skip
     if mode != "time":
         args += [f"--perfgate-mode={mode}", f"--perfgate-jobs={jobs}"]
+    if skip_counting:
+        args.append("--perfgate-skip-counting")
     child = run_pytest([python], args, cwd=side.tree, env=side.env)
     return None if out.is_file() else child.describe()
 
@@ -269,26 +278,34 @@ def run_ab(
         mode, note = resolve_mode(plan.mode) if plan.command is None else ("time", None)
         if note is not None:
             log.append(note)
+        start = 0
+        comparison: Comparison | None = None
         if mode != "time":
             # Deterministic counts need one round, and counts do not disturb each
             # other: both sides at once, each counting its shards on half the cores.
-            counted = _count_both_sides(
+            comparison = _count_both_sides(
                 plan, python, sides, scratch, mode, runs, log, base_sha, head_sha, config, progress
             )
-            return ABResult(
-                _results(runs["base"], base_sha), _results(runs["head"], head_sha),
-                counted, 1, clock() - started, log,
-            )  # fmt: skip
-        minimum, limit = plan.rounds, plan.rounds * MAX_ROUND_FACTOR
-        done_rounds = 0
-        comparison: Comparison | None = None
+            timed = [b for b in comparison.benchmarks if b.kind is Kind.TIME]
+            if not timed:
+                return ABResult(
+                    _results(runs["base"], base_sha), _results(runs["head"], head_sha),
+                    comparison, 1, clock() - started, log,
+                )  # fmt: skip
+            # Benchmarks kept on wall time need rounds: time only them from here on.
+            log.append(f"{len(timed)} benchmark(s) kept on wall time: timing them in rounds")
+            start = 1
+        minimum, limit = plan.rounds, start + plan.rounds * MAX_ROUND_FACTOR
+        done_rounds = start
         while done_rounds < limit:
-            batch = minimum if done_rounds == 0 else 2  # extra rounds come in A B / B A pairs
+            batch = minimum if done_rounds == start else 2  # extra rounds: A B / B A pairs
             for index, side in round_order(done_rounds + batch)[2 * done_rounds :]:
                 if progress:
                     progress(f"round {index + 1}: {side} ({clock() - started:.0f} s elapsed)")
                 out = scratch / f"{side}-{index}.json"
-                error = _measure(plan, python, sides[side], out)
+                error = _measure(
+                    plan, python, sides[side], out, mode=mode, skip_counting=mode != "time"
+                )
                 _record(runs, side, index, out, error, log)
             done_rounds += batch
             comparison = _compare(runs, config, base_sha, head_sha)

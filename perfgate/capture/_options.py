@@ -94,6 +94,13 @@ def add_options(parser: pytest.Parser) -> None:
         "per call of every benchmark (or mark tests with @pytest.mark.perfgate_counters)",
     )
     group.addoption(
+        "--perfgate-skip-counting",
+        action="store_true",
+        default=False,
+        help="in a counting mode, time the benchmarks kept on wall time and count "
+        "nothing (perfgate ab's later rounds)",
+    )
+    group.addoption(
         "--perfgate-confirm-budget",
         metavar="SECONDS",
         type=float,

@@ -87,6 +87,8 @@ class CaptureSettings:
     """Counting processes run at once (shards of the suite)."""
     time_globs: tuple[str, ...] = ()
     """``measure_time`` of ``[tool.perfgate]``: tests timed even in a counting mode."""
+    skip_counting: bool = False
+    """In a counting mode, count nothing (only the tests kept on wall time are measured)."""
     counters: bool = False
     """Count file-system calls, bytes and allocations for every benchmark."""
     confirm_budget_s: float | None = None
@@ -120,6 +122,7 @@ class CaptureSettings:
             mode=pytest_config.getoption("perfgate_mode"),
             jobs=pytest_config.getoption("perfgate_jobs") or os.cpu_count() or 1,
             time_globs=time_globs(pyproject),
+            skip_counting=bool(pytest_config.getoption("perfgate_skip_counting")),
             counters=bool(pytest_config.getoption("perfgate_counters")),
             confirm_budget_s=pytest_config.getoption("perfgate_confirm_budget"),
             rerun_args=_rerun_args(pytest_config.invocation_params.args, pytest_config.args),
@@ -213,7 +216,7 @@ class CaptureSession:
         self.to_count: list[str] = []
         self.measures: dict[str, frozenset[str]] = {}
         self.dependencies: dict[str, Any] = {}
-        if self.plan.counts:
+        if self.plan.counts and not settings.skip_counting:
             from perfgate.capture._instructions import require_valgrind
 
             require_valgrind()  # say so before minutes of benchmarking
@@ -401,7 +404,7 @@ class CaptureSession:
 
     def _finish(self) -> None:
         settings = self.settings
-        if self.plan.counts:
+        if self.plan.counts and not settings.skip_counting:
             self._count_instructions()
         document = self.document()
         if document is None:

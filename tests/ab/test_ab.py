@@ -184,3 +184,37 @@ def test_cli_ab_command_mode(repo):
     assert done.returncode in (0, 1), done.stderr
     assert '"mode": "ab"' in done.stdout
     assert '"name": "pipeline"' in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+def test_counting_ab_times_the_benchmarks_kept_on_wall_time_in_rounds(repo):
+    """In a counting A/B, a benchmark marked perfgate(measure="time") is timed in
+    rounds after the counting round (counted ones are not counted again)."""
+    tests = repo / "tests" / "test_bench.py"
+    marked = TESTS.replace(
+        "def test_steady", '@pytest.mark.perfgate(measure="time")\ndef test_steady'
+    )
+    tests.write_text("import pytest\n" + marked)
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "mark")
+    _git(
+        repo,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "--allow-empty",
+        "-qm",
+        "same",
+    )
+    result = run_ab(_plan(repo, mode="instructions", rounds=2), Config())
+    by_name = {b.name: b for b in result.comparison.benchmarks}
+    assert set(by_name) == {
+        "tests/test_bench.py::test_work:instructions",
+        "tests/test_bench.py::test_steady",
+    }
+    steady = by_name["tests/test_bench.py::test_steady"]
+    assert steady.baseline_runs >= 2  # rounds, not the single counting round
+    assert by_name["tests/test_bench.py::test_work:instructions"].status == "unchanged"
+    assert any("kept on wall time" in line for line in result.log)
