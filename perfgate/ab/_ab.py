@@ -21,9 +21,11 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +117,9 @@ class ABPlan:
     command_name: str = "command"
     python: str | None = None
     """The project's interpreter for both sides (default: :func:`default_python`)."""
+    save_dir: Path | None = None
+    """Where both sides' raw results of every round are kept (default: a new
+    ``.perfgate/ab-<time>`` directory in the repository)."""
 
 
 @dataclass
@@ -125,6 +130,10 @@ class ABResult:
     rounds: int
     seconds: float
     log: list[str] = field(default_factory=list)
+    save_dir: Path | None = None
+    """Where the raw results of every round were kept."""
+    interrupted: bool = False
+    """Stopped by SIGINT or SIGTERM: the comparison holds the rounds finished before."""
 
 
 def _side_env(plan: ABPlan, tree: Path) -> dict[str, str]:
@@ -278,55 +287,141 @@ def run_ab(
         mode, note = resolve_mode(plan.mode) if plan.command is None else ("time", None)
         if note is not None:
             log.append(note)
+        saved = plan.save_dir or repo / ".perfgate" / f"ab-{time.strftime('%Y%m%d-%H%M%S')}"
+        saved.mkdir(parents=True, exist_ok=True)
         start = 0
         comparison: Comparison | None = None
         if mode != "time":
             # Deterministic counts need one round, and counts do not disturb each
             # other: both sides at once, each counting its shards on half the cores.
             comparison = _count_both_sides(
-                plan, python, sides, scratch, mode, runs, log, base_sha, head_sha, config, progress
+                plan, python, sides, saved, mode, runs, log, base_sha, head_sha, config, progress
             )
             timed = [b for b in comparison.benchmarks if b.kind is Kind.TIME]
             if not timed:
                 return ABResult(
                     _results(runs["base"], base_sha), _results(runs["head"], head_sha),
-                    comparison, 1, clock() - started, log,
+                    comparison, 1, clock() - started, log, saved,
                 )  # fmt: skip
             # Benchmarks kept on wall time need rounds: time only them from here on.
             log.append(f"{len(timed)} benchmark(s) kept on wall time: timing them in rounds")
             start = 1
-        minimum, limit = plan.rounds, start + plan.rounds * MAX_ROUND_FACTOR
-        done_rounds = start
-        while done_rounds < limit:
-            batch = minimum if done_rounds == start else 2  # extra rounds: A B / B A pairs
-            for index, side in round_order(done_rounds + batch)[2 * done_rounds :]:
-                if progress:
-                    progress(f"round {index + 1}: {side} ({clock() - started:.0f} s elapsed)")
-                out = scratch / f"{side}-{index}.json"
-                error = _measure(
-                    plan, python, sides[side], out, mode=mode, skip_counting=mode != "time"
+        rounds = _TimeRounds(plan, python, sides, saved, mode, runs, log, clock, started, progress)
+        interrupted = False
+        with _interrupt_on_sigterm():
+            try:
+                comparison = rounds.run(start, config, base_sha, head_sha) or comparison
+            except KeyboardInterrupt:
+                interrupted = True
+                log.append(
+                    f"interrupted after {rounds.done - start} complete round(s): the report "
+                    f"covers them; every round's raw results are in {saved}"
                 )
-                _record(runs, side, index, out, error, log)
-            done_rounds += batch
-            comparison = _compare(runs, config, base_sha, head_sha)
+                if any(a and b for a, b in zip(runs["base"], runs["head"], strict=False)):
+                    comparison = _compare(runs, config, base_sha, head_sha)
+        if comparison is None:
+            raise InputError(f"interrupted before any round finished (raw results: {saved})")
+    base, head = _results(runs["base"], base_sha), _results(runs["head"], head_sha)
+    return ABResult(base, head, comparison, rounds.done, clock() - started, log, saved, interrupted)
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM (a CI runner cancelling the job) stops measuring like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass
+class _TimeRounds:
+    """Wall-time rounds A B, B A … within a hard budget (``--max-time``)."""
+
+    plan: ABPlan
+    python: str
+    sides: dict[str, _Side]
+    saved: Path
+    mode: str
+    runs: dict[str, list[Run | None]]
+    log: list[str]
+    clock: Callable[[], float]
+    started: float
+    progress: Callable[[str], None] | None
+    done: int = 0
+
+    def run(self, start: int, config: Config, base_sha: str, head_sha: str) -> Comparison | None:
+        plan = self.plan
+        self.done = start
+        minimum, limit = start + plan.rounds, start + plan.rounds * MAX_ROUND_FACTOR
+        comparison: Comparison | None = None
+        undecided: list[str] = []
+        round_s: float | None = None
+        while self.done < limit:
+            elapsed = self.clock() - self.started
+            # A hard cap: a round starts only if one more fits (estimated from the
+            # rounds so far), minimum rounds included.
+            if round_s is not None and elapsed + round_s > plan.max_time_s:
+                left = f" with {len(undecided)} benchmark(s) undecided" if undecided else ""
+                self.log.append(
+                    f"time budget of {plan.max_time_s:g} s reached after "
+                    f"{self.done - start} round(s){left}"
+                )
+                break
+            planned = minimum if self.done < minimum else self.done + 1
+            self._progress(self.done, planned, elapsed, round_s, undecided)
+            round_started = self.clock()
+            index = self.done
+            order = ("base", "head") if index % 2 == 0 else ("head", "base")
+            for side in order:
+                out = self.saved / f"{side}-{index}.json"
+                error = _measure(
+                    plan, self.python, self.sides[side], out,
+                    mode=self.mode, skip_counting=self.mode != "time",
+                )  # fmt: skip
+                _record(self.runs, side, index, out, error, self.log)
+            self.done += 1
+            took = self.clock() - round_started
+            if round_s is None:
+                fit = int(max(0.0, plan.max_time_s - (self.clock() - self.started)) // took) + 1
+                self.log.append(
+                    f"a round takes about {took:.0f} s: about {min(fit, limit - start)} "
+                    f"round(s) fit in the --max-time budget of {plan.max_time_s:g} s"
+                )
+            round_s = took if round_s is None else max(round_s, took)
+            if self.done < max(minimum, start + 2):
+                continue
+            comparison = _compare(self.runs, config, base_sha, head_sha)
             undecided = [
-                b
+                b.name
                 for b in comparison.benchmarks
                 if needs_more_data(b, config)
                 or (b.mde_pct is not None and b.mde_pct > plan.target_mde_pct)
             ]
-            elapsed = clock() - started
-            per_round = elapsed / done_rounds
-            if not undecided or elapsed + 2 * per_round > plan.max_time_s:
-                if undecided:
-                    log.append(f"time budget reached with {len(undecided)} benchmark(s) undecided")
+            if not undecided:
                 break
-            log.append(
-                f"{len(undecided)} benchmark(s) undecided after {done_rounds} rounds: 2 more"
-            )
-    assert comparison is not None
-    base, head = _results(runs["base"], base_sha), _results(runs["head"], head_sha)
-    return ABResult(base, head, comparison, done_rounds, clock() - started, log)
+        # The rounds measured since the last comparison count too.
+        return _compare(self.runs, config, base_sha, head_sha) if self.done > start else None
+
+    def _progress(
+        self, done: int, planned: int, elapsed: float, round_s: float | None, undecided: list[str]
+    ) -> None:
+        if self.progress is None:
+            return
+        remaining = f", about {round_s * (planned - done):.0f} s left" if round_s else ""
+        still = f"; undecided: {', '.join(undecided[:3])}" if undecided else ""
+        more = f" and {len(undecided) - 3} more" if len(undecided) > 3 else ""
+        self.progress(
+            f"round {done + 1} of {planned} ({elapsed:.0f} s elapsed{remaining}){still}{more}"
+        )
 
 
 def _record(
@@ -353,7 +448,7 @@ def _count_both_sides(
     plan: ABPlan,
     python: str,
     sides: dict[str, _Side],
-    scratch: Path,
+    saved: Path,
     mode: str,
     runs: dict[str, list[Run | None]],
     log: list[str],
@@ -365,7 +460,7 @@ def _count_both_sides(
     jobs = max(1, (os.cpu_count() or 1) // 2)
     if progress:
         progress(f"counting instructions of both sides at once ({jobs} process(es) each)")
-    outs = {side: scratch / f"{side}-0.json" for side in sides}
+    outs = {side: saved / f"{side}-0.json" for side in sides}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
             side: pool.submit(_measure, plan, python, sides[side], outs[side], mode=mode, jobs=jobs)

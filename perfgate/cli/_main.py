@@ -36,6 +36,7 @@ __all__ = ["main", "run_compare", "run_history_add", "run_merge", "run_publish"]
 EXIT_PASS: Final = 0
 EXIT_FAIL: Final = 1
 EXIT_ERROR: Final = 2
+EXIT_INTERRUPTED: Final = 130
 
 
 def _warn(message: str) -> None:
@@ -226,6 +227,7 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         command=args.command_line,
         command_name=args.name,
         python=args.python,
+        save_dir=args.save_dir,
     )
     if plan.rounds < 2 and plan.mode != "instructions":
         raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
@@ -233,7 +235,9 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
     for line in result.log:
         _warn_plain(line)
     _warn_plain(f"A/B: {result.rounds} rounds in {result.seconds:.0f} s")
-    return _emit(
+    if result.save_dir is not None:
+        _warn_plain(f"raw results of every round: {result.save_dir}")
+    code = _emit(
         result.comparison,
         fmt=ReportFormat(args.format),
         output=args.output,
@@ -241,6 +245,8 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         evidence_dir=args.evidence_dir,
         state=args.state,
     )
+    # An interrupted A/B reports what it measured, but is not a verdict.
+    return EXIT_INTERRUPTED if result.interrupted else code
 
 
 def _parse_env(items: Sequence[str]) -> dict[str, str]:
@@ -380,7 +386,10 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--base", required=True, help="base revision (use the merge-base in CI)")
     ab.add_argument("--head", help="head revision (default: the working tree)")
     ab.add_argument("--rounds", type=int, default=6, help="minimum rounds (default 6)")
-    ab.add_argument("--max-time", type=float, default=600, help="time budget in seconds")
+    ab.add_argument(
+        "--max-time", type=float, default=600,
+        help="time budget in seconds, minimum rounds included: no round starts that would not fit",
+    )  # fmt: skip
     ab.add_argument(
         "--mode", choices=MODES, default="auto",
         help="auto (default): instruction counts where valgrind is installed, else wall time; "
@@ -407,6 +416,11 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--output", "-o", type=Path, help="write the report here")
     ab.add_argument("--evidence-dir", type=Path, help="append a metrics line here")
     ab.add_argument("--state", type=Path, help="write a state snapshot here")
+    ab.add_argument(
+        "--save-dir", type=Path,
+        help="keep both sides' raw results of every round here "
+        "(default: .perfgate/ab-<time> in the repository)",
+    )  # fmt: skip
     ab.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS")
 
     ing = commands.add_parser("ingest", help="import Codex Orchestrator run records")
@@ -494,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("perfgate: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -154,7 +154,10 @@ def test_cli_ab(repo):
     assert done.returncode == 1, done.stderr
     assert "A/B in one job" in done.stdout
     assert "test\\_work" in done.stdout.split("#### Regressions")[1].split("<details>")[0]
-    assert "round 1: base" in done.stderr
+    assert "round 1 of 4 (0 s elapsed)" in done.stderr
+    assert "round(s) fit in the --max-time budget of 60 s" in done.stderr
+    saved = Path(done.stderr.split("raw results of every round: ")[1].split()[0])
+    assert sorted(p.name for p in saved.glob("*.json"))[:2] == ["base-0.json", "base-1.json"]
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
@@ -218,3 +221,30 @@ def test_counting_ab_times_the_benchmarks_kept_on_wall_time_in_rounds(repo):
     assert steady.baseline_runs >= 2  # rounds, not the single counting round
     assert by_name["tests/test_bench.py::test_work:instructions"].status == "unchanged"
     assert any("kept on wall time" in line for line in result.log)
+
+
+def test_the_budget_is_a_hard_cap_that_includes_the_minimum_rounds(repo):
+    ticks = iter(range(0, 10_000, 10))  # every clock reading is 10 s later
+    result = run_ab(_plan(repo, rounds=6, max_time_s=45), Config(), clock=lambda: next(ticks))
+    assert result.rounds < 6
+    assert any("time budget of 45 s reached" in line for line in result.log)
+    assert result.comparison.benchmarks  # the report is written from what was measured
+
+
+def test_an_interrupted_ab_reports_the_finished_rounds_and_keeps_them(repo, tmp_path):
+    def progress(message: str) -> None:
+        if message.startswith("round 3 of"):
+            raise KeyboardInterrupt
+
+    saved = tmp_path / "raw"
+    result = run_ab(_plan(repo, rounds=4, save_dir=saved), Config(), progress=progress)
+    assert result.interrupted
+    assert result.rounds == 2
+    assert {b.baseline_runs for b in result.comparison.benchmarks} == {2}
+    assert sorted(p.name for p in saved.glob("*.json")) == [
+        "base-0.json",
+        "base-1.json",
+        "head-0.json",
+        "head-1.json",
+    ]
+    assert any("interrupted after 2 complete round(s)" in line for line in result.log)
