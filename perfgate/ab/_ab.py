@@ -233,7 +233,7 @@ def _measure(
         document = done.to_document(collect_environment(side.tree))
         if document is None:
             bad = done.failed[0]
-            return f"exit {bad.exit_code}: {' | '.join(bad.stderr_tail) or '(no stderr)'}"
+            return f"exit {bad.exit_code}: {bad.stderr_text}"
         out.write_text(json.dumps(document), encoding="utf-8")
         return None
     args = [*side.plugin_args, *plan.pytest_args, "-q", "--perfgate-confirm-budget", "0",

@@ -58,6 +58,11 @@ class RoundResult:
     def ok(self) -> bool:
         return self.exit_code == 0
 
+    @property
+    def stderr_text(self) -> str:
+        """The end of its stderr on one line, for messages."""
+        return " | ".join(self.stderr_tail) or "(no stderr)"
+
 
 @dataclass(frozen=True)
 class CommandRun:

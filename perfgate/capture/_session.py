@@ -495,7 +495,7 @@ class PerfRun:
                 bad = result.failed[0]
                 pytest.fail(
                     f"perf_run: {' '.join(target)!r} exited {bad.exit_code} in round "
-                    f"{bad.round + 1}: {' | '.join(bad.stderr_tail) or '(no stderr)'}",
+                    f"{bad.round + 1}: {bad.stderr_text}",
                     pytrace=False,
                 )
             benchmarks = result.benchmarks()

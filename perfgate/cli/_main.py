@@ -184,9 +184,9 @@ def run_command_cli(
         env=run_env, progress=progress,
     )  # fmt: skip
     for bad in result.failed:
-        tail = " | ".join(bad.stderr_tail) or "(no stderr)"
         print(
-            f"perfgate: round {bad.round + 1} failed with exit code {bad.exit_code}: {tail}",
+            f"perfgate: round {bad.round + 1} failed with exit code {bad.exit_code}: "
+            f"{bad.stderr_text}",
             file=sys.stderr,
         )
     document = result.to_document(collect_environment(cwd or Path.cwd()))
