@@ -35,6 +35,7 @@ from perfgate.capture._instruments import (
     Call,
     Counters,
     Instructions,
+    Instrument,
     WallTime,
     measure_after_benchmark,
 )
@@ -510,7 +511,7 @@ class InstructionCounter:
 
     def __init__(self, out_dir: str) -> None:
         self.out_dir = Path(out_dir)
-        self.instrument = Instructions(self.out_dir)
+        self.instrument: Instrument = Instructions(self.out_dir)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:

@@ -34,7 +34,6 @@ from perfgate.verdict._stats import (
     estimate_counter_ratio,
     estimate_paired_ratio,
     estimate_time_ratios,
-    run_value,
     run_values,
 )
 
@@ -59,11 +58,8 @@ class _Values:
         self._by_id = {id(b): float(m) for b, m in zip(with_samples, medians, strict=True)}
 
     def __call__(self, bench: Benchmark) -> float:
-        found = self._by_id.get(id(bench))
-        if found is not None:
-            return found
         if bench.samples:
-            return run_value(bench.samples)
+            return self._by_id[id(bench)]
         assert bench.summary is not None  # guaranteed by the model
         return bench.summary.median
 
@@ -194,10 +190,11 @@ call-to-call spread (below) as well as the threshold."""
 def count_jitter_pct(benchmarks: list[Benchmark]) -> float:
     """The largest spread, in percent, between the counted calls of one run.
 
-    Counts of large calls repeat to about 0.01%; a call of a few thousand
-    instructions moves by a few percent from one counting window to the next
-    (the allocator's state), and between the trees of an A/B by as much. A
-    change within twice that spread is not called a regression."""
+    Large calls are counted once (their counts repeat within 0.03% between
+    processes, docs/accuracy.md); a call of a few thousand instructions moves by
+    a few percent from one counting window to the next (the allocator's state,
+    measured on cattrs' benchmarks). A change within twice that spread is not
+    called a regression."""
     spread = 0.0
     for bench in benchmarks:
         if len(bench.samples) > 1:
