@@ -152,7 +152,7 @@ def _stdev(values: Sequence[float]) -> float:
 def _two_sided_p(statistic: Any, df: float | None) -> Any:
     """Two-sided p-value of a t (or, without ``df``, normal) statistic, a number or
     a numpy array of them, through scipy's special functions (``scipy.stats.t.sf``
-    costs ~40 µs a call)."""
+    costs 20 µs a call here, ``scipy.special.stdtr`` 0.6 µs)."""
     from scipy import special
 
     lower = -np.abs(statistic)
