@@ -249,9 +249,47 @@ class _Tally:
         )
 
 
+class LiveCell(BaseModel):
+    """Live ``perfgate ab`` trials (live_ab.py) of one setting and condition, judged at
+    one threshold."""
+
+    config: str
+    """The live_ab.py setting (schedule, pinning)."""
+    condition: str
+    threshold_pct: float
+    trials_aa: int
+    aa_suites_failed: int
+    aa_flagged: int
+    """A/A benchmarks called a regression (false alarms)."""
+    aa_likely: int
+    """A/A benchmarks called a likely regression (not a failure, not a plain pass)."""
+    aa_benchmarks: int
+    detected: dict[str, list[int]]
+    """Per true factor: [called a regression, benchmarks]."""
+    seconds: float
+    """Mean wall time of one trial, both sides, everything included."""
+    worker_pairs: float
+    round_sd_log: float
+    """Median over benchmarks and trials: robust sd of one pair of rounds' log ratio."""
+    pair_sd_log: float
+    """Median over benchmarks and trials: sd of the worker pairs' estimates."""
+
+
+class Spread(BaseModel):
+    """How much two measurements of the same work disagree (log-sd), from the pool."""
+
+    between_processes: dict[str, float]
+    """Per condition, median over workloads: sd of log run medians at 1.00."""
+    within_process: dict[str, float]
+    """Per condition, median over workloads: sd of log(1.05 median / 1.00 median) of one process."""
+
+
 class Score(BaseModel):
     cells: list[Cell]
     instructions: InstructionScore | None = None
+    live: list[LiveCell] = []
+    spread: Spread | None = None
+    stored_four_times: dict[str, str] = {}
     processes: dict[str, int]
     seconds_per_process: dict[str, float]
     draws: int
@@ -309,6 +347,9 @@ def score(data: Path, draws: int, rules: dict[str, Rule], seed: int = 0) -> Scor
                 print(f"scored {rule_name} {condition} {base_runs}v{cur_runs}", file=sys.stderr)
     cells.extend(score_ab(data, draws))
     return Score(
+        live=score_live(data.parent / "data-live"),
+        spread=spread(data),
+        stored_four_times=four_times_case(),
         instructions=score_instructions(data),
         cells=cells,
         processes=processes,
@@ -360,6 +401,147 @@ def score_ab(data: Path, draws: int, seed: int = 0) -> list[Cell]:
             )
             print(f"scored A/B {condition} {rounds} rounds", file=sys.stderr)
     return cells
+
+
+LIVE_THRESHOLDS_PCT = (5.0, 2.0)
+
+
+def _load_side(trial_dir: Path, pattern: str) -> ResultsFile | None:
+    files = sorted(trial_dir.glob(pattern), key=lambda p: int("".join(filter(str.isdigit, p.stem))))
+    if not files:
+        return None
+    return ResultsFile(runs=tuple(run for f in files for run in load_results(f).runs))
+
+
+LIVE_CONFIGS = ("alternate", "duet", "alternate-unpinned", "process")
+
+
+def score_live(live: Path) -> list[LiveCell]:
+    """Judge the kept raw rounds of every live trial again, at each threshold."""
+    cells = []
+    for config_name in LIVE_CONFIGS:
+        if (live / config_name).is_dir():
+            cells += _score_live_config(live / config_name, config_name)
+    return cells
+
+
+def _score_live_config(live: Path, config_name: str) -> list[LiveCell]:
+    trials = [json.loads(p.read_text()) for p in sorted(live.glob("*.trial.json"))]
+    cells = []
+    for condition in sorted({t["condition"] for t in trials}):
+        mine = [t for t in trials if t["condition"] == condition]
+        for threshold in LIVE_THRESHOLDS_PCT:
+            config = Config(threshold_pct=threshold)
+            failed = flagged = likely = aa_total = 0
+            detected: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+            round_sds: list[float] = []
+            pair_sds: list[float] = []
+            pairs: list[int] = []
+            for t in mine:
+                trial_dir = live / f"{t['condition']}-{t['scenario']}-{t['repetition']}"
+                pattern = "{side}-pair*.json" if config_name != "process" else "{side}-*.json"
+                base = _load_side(trial_dir, pattern.format(side="base"))
+                head = _load_side(trial_dir, pattern.format(side="head"))
+                if base is None or head is None:
+                    continue
+                comparison = compare(base, head, config, paired=True)
+                pairs.append(len(base.runs))
+                for b in comparison.benchmarks:
+                    factor = t["factors"][b.name.split("[", 1)[1].rstrip("]")]
+                    if b.spread is not None:
+                        round_sds.append(b.spread.round_sd_log)
+                        if b.spread.pair_sd_log is not None:
+                            pair_sds.append(b.spread.pair_sd_log)
+                    if factor == 1.0:
+                        aa_total += 1
+                        flagged += b.status == "regression"
+                        likely += b.status == "likely-regression"
+                    else:
+                        cell = detected[f"{factor:.2f}"]
+                        cell[0] += b.status == "regression"
+                        cell[1] += 1
+                if t["scenario"] == "aa":
+                    failed += comparison.verdict == "fail"
+            cells.append(
+                LiveCell(
+                    config=config_name,
+                    condition=condition,
+                    threshold_pct=threshold,
+                    trials_aa=sum(t["scenario"] == "aa" for t in mine),
+                    aa_suites_failed=failed,
+                    aa_flagged=flagged,
+                    aa_likely=likely,
+                    aa_benchmarks=aa_total,
+                    detected=dict(detected),
+                    seconds=statistics.fmean(t["seconds"] for t in mine),
+                    worker_pairs=statistics.fmean(pairs) if pairs else 0.0,
+                    round_sd_log=statistics.median(round_sds) if round_sds else 0.0,
+                    pair_sd_log=statistics.median(pair_sds) if pair_sds else 0.0,
+                )
+            )
+    return cells
+
+
+def spread(data: Path) -> Spread:
+    """NOISE.md §5's two spreads, recomputed from the pool."""
+    import math
+
+    timings = json.loads((data / "timings.json").read_text())
+    between, within = {}, {}
+    for condition in timings:
+        pool = load_pool(data, condition)
+        workloads = sorted({w for w, _ in pool[0]})
+        b, w = [], []
+        for workload in workloads:
+            ones = [math.log(statistics.median(p[(workload, "1.00")].samples)) for p in pool]
+            ratios = [
+                math.log(
+                    statistics.median(p[(workload, "1.05")].samples)
+                    / statistics.median(p[(workload, "1.00")].samples)
+                )
+                for p in pool
+            ]
+            b.append(statistics.stdev(ones))
+            w.append(statistics.stdev(ratios))
+        between[condition] = statistics.median(b)
+        within[condition] = statistics.median(w)
+    return Spread(between_processes=between, within_process=within)
+
+
+def four_times_case() -> dict[str, str]:
+    """Issue 12's stored case: 13 benchmarks, 3 runs a side, one 4x slower in every
+    run (pooled log-sd 0.343), the others noisy and unchanged."""
+    import math
+
+    logs = [-0.343, 0.0, 0.343]
+    noisy = ([1.0, 1.3, 0.8], [1.1, 0.9, 1.25]), ([1.2, 0.85, 1.0], [0.95, 1.15, 1.3])
+
+    def side(index: int) -> ResultsFile:
+        runs = []
+        for r in range(3):
+            benches = [
+                Benchmark(
+                    name="slow", samples=((4.0 if index else 1.0) * 1e-3 * math.exp(logs[r]),)
+                )
+            ]
+            benches += [
+                Benchmark(name=f"noisy{i}", samples=(1e-3 * noisy[i % 2][index][r],))
+                for i in range(12)
+            ]
+            runs.append(Run(started_at=START, benchmarks=tuple(benches)))
+        return ResultsFile(runs=tuple(runs))
+
+    comparison = compare(side(0), side(1), Config())
+    slow = next(b for b in comparison.benchmarks if b.name == "slow")
+    return {
+        "status": str(slow.status),
+        "ratio": f"{slow.ratio:.2f}",
+        "ci": f"{slow.ci_low:.1f}× to {slow.ci_high:.1f}×",
+        "p": f"{slow.p_value:.3f}",
+        "q": f"{slow.q_value:.2f}",
+        "verdict": str(comparison.verdict),
+        "undecided": str(len(comparison.undecided_slowdowns)),
+    }
 
 
 def default_rules() -> dict[str, Rule]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from perfgate.capture._options import IMPLYING, INSTRUCTIONS_DIR_ENV, add_options
+from perfgate.capture._options import IMPLYING, INSTRUCTIONS_DIR_ENV, LOCKSTEP_ENV, add_options
 
 if TYPE_CHECKING:
     from perfgate.capture._session import CaptureSession, CaptureSettings, SessionJudge
@@ -48,6 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         'perfgate(measure="time"): time this benchmark even when perfgate counts instructions',
     )
+    lockstep = os.environ.get(LOCKSTEP_ENV)
+    if lockstep:
+        from perfgate.capture._lockstep import start_worker
+
+        start_worker(config, lockstep)
+        return
     counting_dir = os.environ.get(INSTRUCTIONS_DIR_ENV)
     if counting_dir:
         from perfgate.capture._session import InstructionCounter

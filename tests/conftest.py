@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -62,3 +63,22 @@ def make_results(
 @pytest.fixture
 def results() -> MakeResults:
     return make_results
+
+
+# The stored case of issue 12: 13 benchmarks, 3 runs a side, one 4x slower in
+# every run (pooled log-sd 0.343: ratio 4.0, 95% CI 1.8x to 8.7x, p = 0.008,
+# which Benjamini-Hochberg over 13 benchmarks leaves at q = 0.10).
+_SPREAD = 0.343
+_NOISY = (([1.0, 1.3, 0.8], [1.1, 0.9, 1.25]), ([1.2, 0.85, 1.0], [0.95, 1.15, 1.3]))
+
+
+@pytest.fixture
+def four_times() -> tuple[ResultsFile, ResultsFile]:
+    logs = [-_SPREAD, 0.0, _SPREAD]
+    base = {"slow": [1e-3 * math.exp(v) for v in logs]}
+    cur = {"slow": [4e-3 * math.exp(v) for v in logs]}
+    for i in range(12):
+        before, after = _NOISY[i % 2]
+        base[f"noisy{i}"] = [1e-3 * v for v in before]
+        cur[f"noisy{i}"] = [1e-3 * v for v in after]
+    return make_results(base, spread=0.001), make_results(cur, spread=0.001, seed=1)

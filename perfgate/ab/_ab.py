@@ -35,6 +35,7 @@ from typing import Final
 
 from perfgate._config import Config
 from perfgate._errors import GitError, InputError
+from perfgate.ab._lockstep import SIDES, Lockstep, LockstepOptions, PairRecord, pair_runs
 from perfgate.capture._child import run_pytest
 from perfgate.capture._commands import run_command
 from perfgate.capture._environment import collect_environment
@@ -43,7 +44,7 @@ from perfgate.capture._plan import resolve_mode
 from perfgate.results._model import Environment, Kind, ResultsFile, Run
 from perfgate.results._readers import results_from_document
 from perfgate.verdict._compare import compare
-from perfgate.verdict._comparison import Comparison
+from perfgate.verdict._comparison import Comparison, Status
 from perfgate.verdict._confirm import needs_more_data
 
 __all__ = ["ABPlan", "ABResult", "git_worktree", "round_order", "run_ab"]
@@ -120,6 +121,12 @@ class ABPlan:
     save_dir: Path | None = None
     """Where both sides' raw results of every round are kept (default: a new
     ``.perfgate/ab-<time>`` directory in the repository)."""
+    schedule: str = "alternate"
+    """Wall time: ``alternate`` or ``duet`` (lock-step rounds in long-lived
+    workers, ab/_lockstep.py), or ``process`` (whole processes per round)."""
+    worker_pairs: int = LockstepOptions.pairs
+    round_ms: float = LockstepOptions.round_ms
+    pin: bool = LockstepOptions.pin
 
 
 @dataclass
@@ -134,6 +141,8 @@ class ABResult:
     """Where the raw results of every round were kept."""
     interrupted: bool = False
     """Stopped by SIGINT or SIGTERM: the comparison holds the rounds finished before."""
+    lockstep: bool = False
+    """Wall time measured in lock-step worker pairs (``rounds`` counts the pairs)."""
 
 
 def _side_env(plan: ABPlan, tree: Path) -> dict[str, str]:
@@ -306,6 +315,18 @@ def run_ab(
             # Benchmarks kept on wall time need rounds: time only them from here on.
             log.append(f"{len(timed)} benchmark(s) kept on wall time: timing them in rounds")
             start = 1
+        if plan.command is None and plan.schedule != "process":
+            only = None if comparison is None else frozenset(b.name for b in timed)
+            driver = _run_lockstep(
+                plan, python, sides, saved, only, log, clock, started, progress, config,
+                (base_sha, head_sha), runs,
+            )  # fmt: skip
+            assert driver.comparison is not None
+            base, head = _results(runs["base"], base_sha), _results(runs["head"], head_sha)
+            return ABResult(
+                base, head, driver.comparison, len(driver.records), clock() - started, log,
+                saved, driver.interrupted, lockstep=True,
+            )  # fmt: skip
         rounds = _TimeRounds(plan, python, sides, saved, mode, runs, log, clock, started, progress)
         interrupted = False
         with _interrupt_on_sigterm():
@@ -400,12 +421,7 @@ class _TimeRounds:
             if self.done < max(minimum, start + 2):
                 continue
             comparison = _compare(self.runs, config, base_sha, head_sha)
-            undecided = [
-                b.name
-                for b in comparison.benchmarks
-                if needs_more_data(b, config)
-                or (b.mde_pct is not None and b.mde_pct > plan.target_mde_pct)
-            ]
+            undecided = _undecided(comparison, config, plan.target_mde_pct)
             if not undecided:
                 break
         # The rounds measured since the last comparison count too.
@@ -414,14 +430,18 @@ class _TimeRounds:
     def _progress(
         self, done: int, planned: int, elapsed: float, round_s: float | None, undecided: list[str]
     ) -> None:
-        if self.progress is None:
-            return
-        remaining = f", about {round_s * (planned - done):.0f} s left" if round_s else ""
-        still = f"; undecided: {', '.join(undecided[:3])}" if undecided else ""
-        more = f" and {len(undecided) - 3} more" if len(undecided) > 3 else ""
-        self.progress(
-            f"round {done + 1} of {planned} ({elapsed:.0f} s elapsed{remaining}){still}{more}"
-        )
+        if self.progress is not None:
+            self.progress(_progress_line("round", done, planned, elapsed, round_s, undecided))
+
+
+def _progress_line(
+    unit: str, done: int, planned: int, elapsed: float, each_s: float | None, undecided: list[str]
+) -> str:
+    """``round 3 of 6 (40 s elapsed, about 60 s left); undecided: a, b, c and 2 more``"""
+    remaining = f", about {each_s * (planned - done):.0f} s left" if each_s else ""
+    still = f"; undecided: {', '.join(undecided[:3])}" if undecided else ""
+    more = f" and {len(undecided) - 3} more" if len(undecided) > 3 else ""
+    return f"{unit} {done + 1} of {planned} ({elapsed:.0f} s elapsed{remaining}){still}{more}"
 
 
 def _record(
@@ -491,3 +511,158 @@ def _compare(
         environment=Environment(git_commit=head_sha), runs=tuple(b for _, b in pairs)
     )
     return compare(base, head, config, baseline_label="base", current_label="head", paired=True)
+
+
+def _undecided(comparison: Comparison, config: Config, target_mde_pct: float) -> list[str]:
+    """Time benchmarks that more measuring could still decide."""
+    return [
+        b.name
+        for b in comparison.benchmarks
+        if b.kind is Kind.TIME and (needs_more_data(b, config) or (b.mde_pct or 0) > target_mde_pct)
+    ]
+
+
+_REPORT_RESERVE_S: Final = 3.0
+"""Kept back from --max-time for comparing and writing the report."""
+
+
+@dataclass
+class _LockstepRun:
+    """Wall time in lock-step worker pairs (ab/_lockstep.py) within --max-time."""
+
+    plan: ABPlan
+    stepper: Lockstep
+    runs: dict[str, list[Run | None]]
+    log: list[str]
+    clock: Callable[[], float]
+    started: float
+    progress: Callable[[str], None] | None
+    records: list[PairRecord] = field(default_factory=list)
+    comparison: Comparison | None = None
+    interrupted: bool = False
+    _pair_started: float = 0.0
+
+    @property
+    def options(self) -> LockstepOptions:
+        return self.stepper.options
+
+    def run(self, config: Config, shas: tuple[str, str]) -> None:
+        undecided: list[str] = []
+        with _interrupt_on_sigterm():
+            try:
+                for index in range(self.options.pairs):
+                    if self._out_of_time(index, undecided):
+                        break
+                    if self.progress is not None:
+                        each = self.records[-1].seconds if self.records else None
+                        elapsed = self.clock() - self.started
+                        self.progress(
+                            _progress_line(
+                                "worker pair", index, self.options.pairs, elapsed, each, undecided
+                            )
+                        )
+                    self._pair_started = self.clock()
+                    record = self.stepper.pair(index, self._slice_s)
+                    self.records.append(record)
+                    added = pair_runs([record], self.options.schedule)
+                    for side in SIDES:
+                        self.runs[side].extend(added[side])
+                    self.comparison = _compare(self.runs, config, *shas)
+                    undecided = _undecided(self.comparison, config, self.plan.target_mde_pct)
+                    if not record.complete or self._cleared(index, undecided):
+                        break
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.log.append(
+                    f"interrupted after {len(self.records)} worker pair(s): the report covers "
+                    f"them; the raw rounds are in {self.stepper.saved}"
+                )
+
+    def _cleared(self, index: int, undecided: list[str]) -> bool:
+        """Stop early only when every benchmark is cleared (unchanged or faster,
+        within the target MDE): stopping at a look that shows a regression would
+        inflate false alarms (optional stopping)."""
+        assert self.comparison is not None
+        slower = (Status.REGRESSION, Status.LIKELY_REGRESSION)
+        return (
+            index + 1 >= self.options.min_pairs
+            and not undecided
+            and not any(b.status in slower for b in self.comparison.benchmarks)
+        )
+
+    def _overhead_s(self) -> float | None:
+        """What a worker pair costs besides its rounds (start-up, collection, set-up)."""
+        if not self.records:
+            return None
+        last = self.records[-1]
+        return max(0.0, last.seconds - last.measuring_s)
+
+    def _out_of_time(self, index: int, undecided: list[str]) -> bool:
+        overhead = self._overhead_s()
+        if overhead is None:
+            return False
+        needed = overhead + 0.25 * self.records[-1].measuring_s
+        if self.clock() + needed <= self.stepper.deadline:
+            return False
+        left = f" with {len(undecided)} benchmark(s) undecided" if undecided else ""
+        self.log.append(
+            f"time budget of {self.plan.max_time_s:g} s reached after {index} worker pair(s){left}"
+        )
+        return True
+
+    def _slice_s(self, benchmarks: int) -> float:
+        """Each benchmark's share of what is left, over the worker pairs to come."""
+        left = self.options.pairs - len(self.records)
+        now = self.clock()
+        overhead = self._overhead_s()
+        if overhead is None:  # first pair: start-up so far, twice, as a guess
+            overhead = 2 * (now - self._pair_started)
+        spare = self.stepper.deadline - now - overhead * (left - 1)
+        share = max(0.0, spare / (left * benchmarks))
+        if not self.records:
+            rounds = max(self.options.min_rounds, int(share / (2 * self.options.round_ms / 1000)))
+            self.log.append(
+                f"{benchmarks} benchmark(s), {self.options.schedule} schedule: about {share:.1f} s "
+                f"of rounds each per worker pair (~{rounds} pairs of {self.options.round_ms:g} ms "
+                f"rounds), up to {self.options.pairs} worker pairs within the --max-time budget "
+                f"of {self.plan.max_time_s:g} s"
+            )
+        return share
+
+
+def _run_lockstep(
+    plan: ABPlan,
+    python: str,
+    sides: dict[str, _Side],
+    saved: Path,
+    only: frozenset[str] | None,
+    log: list[str],
+    clock: Callable[[], float],
+    started: float,
+    progress: Callable[[str], None] | None,
+    config: Config,
+    shas: tuple[str, str],
+    runs: dict[str, list[Run | None]],
+) -> _LockstepRun:
+    """Wall time in lock-step worker pairs, after the counting round if any."""
+    options = LockstepOptions(
+        schedule=plan.schedule, pairs=plan.worker_pairs, round_ms=plan.round_ms, pin=plan.pin,
+        min_pairs=min(LockstepOptions.min_pairs, plan.worker_pairs),
+    )  # fmt: skip
+    if only is not None:
+        # The counting round's wall times of these benchmarks give way to lock-step rounds.
+        for side in SIDES:
+            first = runs[side][0]
+            if first is not None:
+                kept = tuple(b for b in first.benchmarks if b.name not in only)
+                runs[side][0] = first.model_copy(update={"benchmarks": kept}) if kept else None
+    stepper = Lockstep(
+        options, python, {s: sides[s].tree for s in SIDES}, {s: sides[s].env for s in SIDES},
+        {s: [*sides[s].plugin_args, *plan.pytest_args] for s in SIDES}, saved, clock,
+        deadline=started + plan.max_time_s - _REPORT_RESERVE_S, only=only, log=log,
+    )  # fmt: skip
+    driver = _LockstepRun(plan, stepper, runs, log, clock, started, progress)
+    driver.run(config, shas)
+    if driver.comparison is None:
+        raise InputError(f"stopped before any worker pair finished (raw results: {saved})")
+    return driver

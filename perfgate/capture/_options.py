@@ -13,6 +13,7 @@ __all__ = [
     "CONFIRMATION_RUN_ENV",
     "IMPLYING",
     "INSTRUCTIONS_DIR_ENV",
+    "LOCKSTEP_ENV",
     "VALUE_OPTIONS",
     "add_options",
 ]
@@ -37,6 +38,9 @@ VALUE_OPTIONS: Final = (
 INSTRUCTIONS_DIR_ENV: Final = "PERFGATE_INSTRUCTIONS_DIR"
 """Set in the process that counts instructions under valgrind (see _instructions.py)."""
 CONFIRMATION_RUN_ENV: Final = "PERFGATE_CONFIRMATION_RUN"
+LOCKSTEP_ENV: Final = "PERFGATE_LOCKSTEP"
+"""host:port of a lock-step A/B coordinator; set, the process is its worker
+(capture/_lockstep.py)."""
 
 
 def add_options(parser: pytest.Parser) -> None:

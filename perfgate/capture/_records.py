@@ -28,6 +28,7 @@ __all__ = [
     "INSTRUCTIONS_SUFFIX",
     "KIND_COUNTER",
     "KIND_TIME",
+    "LOCKSTEP_RUN_KEY",
     "PACKED_ENCODING",
     "PACK_MIN_SAMPLES",
     "RESULTS_SCHEMA",
@@ -56,6 +57,10 @@ INCOMPRESSIBLE_RATIO: Final = 0.9
 KIND_TIME: Final = "time"
 KIND_COUNTER: Final = "counter"
 INSTRUCTIONS_SUFFIX: Final = ":instructions"
+LOCKSTEP_RUN_KEY: Final = "lockstep"
+"""Run-environment key of a lock-step A/B run (``{"pair": j, "schedule": ...}``):
+sample *i* of the same benchmark in the two sides' runs of pair *j* are a pair
+of rounds measured milliseconds apart (ab/_lockstep.py)."""
 """Name suffix of a benchmark's instruction count (instruction mode)."""
 
 

@@ -228,13 +228,22 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         command_name=args.name,
         python=args.python,
         save_dir=args.save_dir,
+        schedule=args.schedule,
+        worker_pairs=args.worker_pairs,
+        round_ms=args.round_ms,
+        pin=not args.no_pin,
     )
+    if plan.worker_pairs < 1 or plan.round_ms <= 0:
+        raise PerfgateError("--worker-pairs must be at least 1 and --round-ms above 0")
     if plan.rounds < 2 and plan.mode != "instructions":
         raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
     result = run_ab(plan, config, progress=_warn_plain)
     for line in result.log:
         _warn_plain(line)
-    _warn_plain(f"A/B: {result.rounds} rounds in {result.seconds:.0f} s")
+    unit = "worker pair" if result.lockstep else "round"
+    _warn_plain(
+        f"A/B: {result.rounds} {unit}{'s' if result.rounds != 1 else ''} in {result.seconds:.0f} s"
+    )
     if result.save_dir is not None:
         _warn_plain(f"raw results of every round: {result.save_dir}")
     code = _emit(
@@ -385,9 +394,29 @@ def _parser() -> argparse.ArgumentParser:
     ab = commands.add_parser("ab", help="A/B: base and head interleaved in this job")
     ab.add_argument("--base", required=True, help="base revision (use the merge-base in CI)")
     ab.add_argument("--head", help="head revision (default: the working tree)")
-    ab.add_argument("--rounds", type=int, default=6, help="minimum rounds (default 6)")
     ab.add_argument(
-        "--max-time", type=float, default=600,
+        "--schedule", choices=["alternate", "duet", "process"], default="alternate",
+        help="wall time: alternate (default) hands each benchmark's rounds between a base and a "
+        "head worker, milliseconds apart; duet runs both sides' rounds at once on two cores; "
+        "process times whole pytest processes per round (the old way)",
+    )  # fmt: skip
+    ab.add_argument(
+        "--worker-pairs", type=int, default=16,
+        help="alternate/duet: fresh base+head worker pairs at most (default 16)",
+    )  # fmt: skip
+    ab.add_argument(
+        "--round-ms", type=float, default=10.0,
+        help="alternate/duet: length of one round in milliseconds (default 10)",
+    )  # fmt: skip
+    ab.add_argument(
+        "--no-pin", action="store_true",
+        help="alternate/duet: do not pin the workers to CPUs (Linux pins them by default)",
+    )  # fmt: skip
+    ab.add_argument(
+        "--rounds", type=int, default=6, help="--schedule process: minimum rounds (default 6)"
+    )
+    ab.add_argument(
+        "--max-time", type=float, default=180,
         help="time budget in seconds, minimum rounds included: no round starts that would not fit",
     )  # fmt: skip
     ab.add_argument(

@@ -88,6 +88,14 @@ class PublishResult:
             self.check_run = self.comment = "dry-run"
 
 
+def _conclusion(comparison: Comparison) -> str:
+    """failure for a regression; neutral while a likely regression awaits
+    confirmation (never a green pass for it); success otherwise."""
+    if comparison.verdict is Verdict.FAIL:
+        return "failure"
+    return "neutral" if comparison.undecided_slowdowns else "success"
+
+
 def _charts(comparison: Comparison, history: list[HistoryEntry]) -> dict[str, str]:
     charts = {}
     for bench in comparison.benchmarks:
@@ -225,7 +233,7 @@ class GitHubClient:
             "name": self.config.check_name,
             "head_sha": self.ctx.head_sha,
             "status": "completed",
-            "conclusion": "success" if comparison.verdict is Verdict.PASS else "failure",
+            "conclusion": _conclusion(comparison),
             "completed_at": datetime.now(UTC),
             "details_url": self.ctx.run_url,
             "output": {"title": title[:_TITLE_LIMIT], "summary": summary},

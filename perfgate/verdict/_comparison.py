@@ -12,7 +12,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from perfgate.results._model import Kind
-from perfgate.verdict._stats import NoiseSource
+from perfgate.verdict._stats import NoiseSource, PairSpread
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -36,6 +36,11 @@ class Status(StrEnum):
     """The outcome for one benchmark."""
 
     REGRESSION = "regression"
+    LIKELY_REGRESSION = "likely-regression"
+    """Slower beyond the threshold on this benchmark's own interval, but not yet
+    established: not significant across the suite, or seen on one run. It does
+    not fail the gate, it keeps the verdict from being a plain pass (a neutral
+    check), and the plugin's confirmation re-measures it."""
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
     INCONCLUSIVE = "inconclusive"
@@ -46,6 +51,7 @@ class Status(StrEnum):
 # The order in which reports list benchmarks: what needs attention first.
 STATUS_ORDER: Final = (
     Status.REGRESSION,
+    Status.LIKELY_REGRESSION,
     Status.IMPROVEMENT,
     Status.INCONCLUSIVE,
     Status.UNCHANGED,
@@ -85,6 +91,8 @@ class BenchmarkComparison(BaseModel):
     current_runs: int = 0
     threshold_pct: float
     noise: NoiseSource | None = None
+    spread: PairSpread | None = None
+    """Lock-step A/B only: how much its paired rounds disagreed."""
     reason: str
     accepted: bool = False
     """A regression matched by an active ``[[tool.perfgate.accepted]]`` entry: reported,
@@ -144,6 +152,11 @@ class Comparison(BaseModel):
     def blocking(self) -> list[BenchmarkComparison]:
         """The regressions that fail the gate (not accepted)."""
         return [b for b in self.benchmarks if b.blocking]
+
+    @property
+    def undecided_slowdowns(self) -> list[BenchmarkComparison]:
+        """Likely regressions: the verdict may pass, but not as a plain pass."""
+        return self.with_status(Status.LIKELY_REGRESSION)
 
     def with_status(self, status: Status | str) -> list[BenchmarkComparison]:
         return [b for b in self.benchmarks if b.status == status]

@@ -53,6 +53,8 @@ def needs_more_data(bench: BenchmarkComparison, config: Config) -> bool:
         return bench.noise is not None or (
             bench.current_runs < config.settings_for(bench.name).min_runs
         )
+    if bench.status is Status.LIKELY_REGRESSION:
+        return True
     if bench.status is Status.REGRESSION and not bench.accepted:
         return bench.current_runs < CONFIRM_REGRESSION_RUNS
     return False
@@ -69,7 +71,15 @@ def confirm(
     today: date | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Confirmation:
-    """Re-measure undecided benchmarks until decided or out of budget (see module doc)."""
+    """Re-measure undecided benchmarks until decided or out of budget (see module doc).
+
+    Every comparison is a look at the data, and stopping at the first look that
+    shows a regression inflates false alarms (optional stopping). So when extra
+    runs may be made, each look tests at α / (1 + max_runs): Bonferroni over the
+    planned looks, which bounds the chance of any false alarm over all of them
+    by α (measured: docs/accuracy.md)."""
+    if max_runs > 0 and budget_s > 0:
+        config = config.model_copy(update={"alpha": config.alpha / (1 + max_runs)})
     comparison = compare(baseline, current, config, today=today)
     result = Confirmation(current=current, comparison=comparison)
     started = clock()

@@ -68,7 +68,7 @@ def _plan(repo: Path, **changes) -> ABPlan:
     values = {
         "repo": repo, "base_ref": "HEAD~1", "head_ref": None, "rounds": 4, "max_time_s": 60,
         "pytest_args": ["tests", "--benchmark-max-time=0.05"], "env": {},
-        "python": sys.executable,
+        "python": sys.executable, "schedule": "process",
     }  # fmt: skip
     values.update(changes)
     return ABPlan(**values)
@@ -148,7 +148,7 @@ def test_a_shadowing_copy_is_refused(tmp_path):
 def test_cli_ab(repo):
     done = subprocess.run(
         [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--rounds", "4", "--python", sys.executable,
-         "--mode", "time", "--max-time", "60", "--format", "markdown", "--", "tests", "--benchmark-max-time=0.05"],
+         "--mode", "time", "--schedule", "process", "--max-time", "60", "--format", "markdown", "--", "tests", "--benchmark-max-time=0.05"],
         cwd=repo, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
@@ -211,14 +211,18 @@ def test_counting_ab_times_the_benchmarks_kept_on_wall_time_in_rounds(repo):
         "-qm",
         "same",
     )
-    result = run_ab(_plan(repo, mode="instructions", rounds=2), Config())
+    plan = _plan(
+        repo, mode="instructions", schedule="alternate", worker_pairs=2, round_ms=2, max_time_s=10
+    )
+    result = run_ab(plan, Config())
     by_name = {b.name: b for b in result.comparison.benchmarks}
     assert set(by_name) == {
         "tests/test_bench.py::test_work:instructions",
         "tests/test_bench.py::test_steady",
     }
     steady = by_name["tests/test_bench.py::test_steady"]
-    assert steady.baseline_runs >= 2  # rounds, not the single counting round
+    assert steady.baseline_runs == 2  # worker pairs, not the single counting round
+    assert steady.noise == "interleaved"
     assert by_name["tests/test_bench.py::test_work:instructions"].status == "unchanged"
     assert any("kept on wall time" in line for line in result.log)
 
@@ -248,3 +252,100 @@ def test_an_interrupted_ab_reports_the_finished_rounds_and_keeps_them(repo, tmp_
         "head-1.json",
     ]
     assert any("interrupted after 2 complete round(s)" in line for line in result.log)
+
+
+# --- lock-step rounds (the default wall-time schedule) ------------------------------------
+
+
+def _lockstep_plan(repo: Path, **changes) -> ABPlan:
+    values = {"schedule": "alternate", "worker_pairs": 3, "round_ms": 2.0, "max_time_s": 8}
+    values.update(changes)
+    return _plan(repo, **values)
+
+
+@pytest.mark.parametrize("schedule", ["alternate", "duet"])
+def test_lock_step_ab_finds_the_slowdown_round_by_round(repo, tmp_path, schedule):
+    saved = tmp_path / "raw"
+    plan = _lockstep_plan(repo, schedule=schedule, save_dir=saved)
+    result = run_ab(plan, Config(threshold_pct=10))
+    assert result.lockstep
+    assert result.rounds == 3
+    by_name = {b.name: b for b in result.comparison.benchmarks}
+    work = by_name["tests/test_bench.py::test_work"]
+    assert work.status is Status.REGRESSION  # 3x the work
+    assert work.noise == "interleaved"
+    assert work.spread is not None
+    assert work.spread.worker_pairs == 3
+    assert work.spread.rounds >= 3 * 10  # at least the minimum rounds in each pair
+    assert by_name["tests/test_bench.py::test_steady"].status is not Status.REGRESSION
+    names = sorted(p.name for p in saved.glob("*.json"))
+    assert names == [f"{side}-pair{i}.json" for side in ("base", "head") for i in (1, 2, 3)]
+    assert any(f"{schedule} schedule" in line for line in result.log)
+    assert len(_worktrees(repo)) == 1
+
+
+def test_saved_lock_step_rounds_compare_paired_later(repo, tmp_path):
+    saved = tmp_path / "raw"
+    run_ab(_lockstep_plan(repo, worker_pairs=2, save_dir=saved), Config(threshold_pct=10))
+    for side in ("base", "head"):
+        subprocess.run(
+            [sys.executable, "-m", "perfgate", "merge", "-o", str(tmp_path / f"{side}.json"),
+             *map(str, sorted(saved.glob(f"{side}-pair*.json")))],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "compare", str(tmp_path / "base.json"),
+         str(tmp_path / "head.json"), "--format", "json", "--threshold-pct", "10"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["mode"] == "ab"
+    assert {b["noise"] for b in report["benchmarks"]} == {"interleaved"}
+
+
+def test_a_benchmark_on_one_side_only_is_measured_alone(repo):
+    tests = repo / "tests" / "test_bench.py"
+    tests.write_text(TESTS + "\ndef test_added(benchmark):\n    benchmark(sum, range(100))\n")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "add")
+    result = run_ab(_lockstep_plan(repo, worker_pairs=2), Config(threshold_pct=10))
+    added = next(b for b in result.comparison.benchmarks if b.name.endswith("test_added"))
+    assert added.status is Status.NEW
+    assert added.current_value is not None
+
+
+def test_the_lock_step_budget_stops_mid_pair_and_reports_what_was_measured(repo):
+    real = __import__("time").monotonic
+    start = real()
+    # A clock that runs 4x fast: the 20 s budget (5 s of real time) ends early.
+    result = run_ab(
+        _lockstep_plan(repo, worker_pairs=16, max_time_s=20),
+        Config(threshold_pct=10),
+        clock=lambda: start + 4 * (real() - start),
+    )
+    assert 1 <= result.rounds < 16
+    assert result.comparison.benchmarks
+    assert any("time budget" in line for line in result.log)
+
+
+def test_a_broken_head_is_named_with_its_log(repo, tmp_path):
+    (repo / "tests" / "test_bench.py").write_text("import nonexistent_module_xyz\n" + TESTS)
+    with pytest.raises(
+        InputError, match=r"head side's pytest could not collect .*worker-head-1.log"
+    ):
+        run_ab(_lockstep_plan(repo, save_dir=tmp_path / "raw"), Config())
+    assert len(_worktrees(repo)) == 1
+
+
+def test_cli_ab_lock_step_reports_worker_pairs(repo):
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--python", sys.executable,
+         "--mode", "time", "--worker-pairs", "2", "--round-ms", "2", "--max-time", "8",
+         "--format", "json", "--", "tests"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "worker pair 1 of 2 (0 s elapsed)" in done.stderr
+    assert "A/B: 2 worker pairs in" in done.stderr
+    report = json.loads(done.stdout)
+    assert report["mode"] == "ab"

@@ -105,6 +105,20 @@ def test_first_publish_creates_check_comment_and_summary(github, tmp_path, resul
     assert f"token {TOKEN}" in auth
 
 
+def test_a_likely_regression_gives_a_neutral_check_never_a_green_one(
+    github, tmp_path, four_times
+):
+    comparison = compare(*four_times, Config())
+    assert comparison.verdict is Verdict.PASS
+    _publish(comparison, _ctx(github, tmp_path))
+    (check,) = github.check_runs.values()
+    assert check["conclusion"] == "neutral"
+    assert check["output"]["title"].startswith("perfgate: no verdict, 1 likely regression")
+    (comment,) = github.comments_on(7)
+    assert "### ⚠️ perfgate: no verdict" in comment["body"]
+    assert "#### Likely regressions, to confirm" in comment["body"]
+
+
 def test_republish_edits_the_one_comment(github, tmp_path, results):
     ctx = _ctx(github, tmp_path)
     _publish(_comparison(results, slow=True), ctx)

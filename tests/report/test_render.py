@@ -77,6 +77,16 @@ def test_reports_match_goldens(comparison, fmt, golden):
     assert rendered == path.read_text(encoding="utf-8")
 
 
+def test_a_likely_regression_is_no_plain_pass(four_times):
+    base, cur = four_times
+    rendered = render(compare(base, cur, Config()), ReportFormat.MARKDOWN)
+    path = GOLDEN / "report-likely.md"
+    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+    assert rendered.startswith("### ⚠️ perfgate: no verdict, 1 likely regression to confirm")
+
+
 def test_markdown_shape(comparison):
     text = render(comparison, ReportFormat.MARKDOWN)
     first = text.splitlines()[0]

@@ -294,3 +294,99 @@ def test_a_tiny_counts_own_spread_widens_its_threshold(results):
     assert "twice the counts' own spread" in item.reason
     (big,) = compare(base, counted((2900.0, 2900.0)), Config()).benchmarks
     assert big.status == "regression"
+
+
+def test_a_clear_slowdown_is_never_a_plain_pass(four_times):
+    base, cur = four_times
+    result = compare(base, cur, Config())
+    slow = _status(result, "slow")
+    assert slow.ratio is not None
+    assert 3.9 < slow.ratio < 4.1
+    assert slow.ci_low is not None
+    assert 1.7 < slow.ci_low < 1.9
+    assert slow.q_value is not None
+    assert slow.q_value > 0.05
+    assert slow.status is Status.LIKELY_REGRESSION
+    assert "whole 95% CI" in slow.reason
+    assert "confirm it" in slow.reason
+    assert result.verdict is Verdict.PASS  # it does not fail the gate on its own ...
+    assert result.undecided_slowdowns == [slow]  # ... but it is no plain pass
+    assert result.benchmarks[0].name == "slow"
+
+
+def test_a_significant_slowdown_that_may_exceed_the_threshold_is_a_regression(results):
+    # +4.5% with an interval from about +3% to +6%: slower for sure, and it
+    # cannot be ruled out that it passes the 5% threshold.
+    base = results({"x": [1.000e-3, 1.010e-3, 0.990e-3, 1.005e-3, 0.995e-3]}, spread=0.001)
+    cur = results({"x": [1.045e-3, 1.060e-3, 1.030e-3, 1.050e-3, 1.040e-3]}, spread=0.001)
+    bench = _status(compare(base, cur, Config(min_run_noise_pct=1)), "x")
+    assert bench.ci_low is not None
+    assert bench.ci_high is not None
+    assert bench.ci_low > 1.0
+    assert bench.ci_high > 1.05
+    assert bench.ratio < 1.05
+    assert bench.status is Status.REGRESSION
+
+
+def test_one_current_run_can_only_suggest_a_regression(results):
+    # 2.6x slower on one run against one run (an I/O benchmark's chance slowdown)
+    one = compare(results({"io": [1.0e-3]}), results({"io": [2.6e-3]}), Config())
+    assert _status(one, "io").status is Status.LIKELY_REGRESSION
+    assert "one run cannot tell" in _status(one, "io").reason
+    assert one.verdict is Verdict.PASS
+    # five baseline runs against one current run: still only a lead to confirm
+    base = results({"io": [1.0e-3, 1.01e-3, 0.99e-3, 1.0e-3, 1.02e-3]})
+    five = compare(base, results({"io": [2.6e-3]}), Config())
+    assert _status(five, "io").status is Status.LIKELY_REGRESSION
+
+
+def _lockstep(results_file, pair_ids):
+    runs = tuple(
+        run.model_copy(
+            update={"environment": {"lockstep": {"pair": pair, "schedule": "alternate"}}}
+        )
+        for run, pair in zip(results_file.runs, pair_ids, strict=True)
+    )
+    return results_file.model_copy(update={"runs": runs})
+
+
+def test_lock_step_runs_are_paired_round_by_round_without_being_told(results):
+    # Per worker pair, rounds whose noise is shared by both sides (the same
+    # round-to-round swings), head 5% slower in every round.
+    import numpy as np
+
+    from perfgate import Benchmark, ResultsFile, Run
+    from tests.conftest import START
+
+    rng = np.random.default_rng(3)
+    base_runs, head_runs = [], []
+    for pair in range(6):
+        swings = 1e-3 * np.exp(rng.normal(0, 0.2, 80))  # the machine, shared by both
+        offset = np.exp(rng.normal(0, 0.005))  # per process pair
+        base = swings * np.exp(rng.normal(0, 0.005, 80))
+        head = 1.05 * offset * swings * np.exp(rng.normal(0, 0.005, 80))
+        for side, values in ((base_runs, base), (head_runs, head)):
+            side.append(
+                Run(
+                    started_at=START,
+                    environment={"lockstep": {"pair": pair, "schedule": "alternate"}},
+                    benchmarks=(Benchmark(name="x", samples=tuple(values.tolist())),),
+                )
+            )
+    result = compare(
+        ResultsFile(runs=tuple(base_runs)), ResultsFile(runs=tuple(head_runs)), Config()
+    )
+    x = _status(result, "x")
+    assert result.mode == "ab"
+    assert x.noise == "interleaved"
+    assert x.spread is not None
+    assert x.spread.worker_pairs == 6
+    assert x.spread.rounds == 480
+    assert x.spread.round_sd_log < 0.02  # the shared swings of 0.2 cancel in each pair
+    assert 1.04 < x.ratio < 1.06
+    assert x.status is Status.REGRESSION
+    # Unpaired, the same rounds' medians are far too noisy to say as much.
+    flat = [r.model_copy(update={"environment": {}}) for r in base_runs]
+    flat_head = [r.model_copy(update={"environment": {}}) for r in head_runs]
+    unpaired = compare(ResultsFile(runs=tuple(flat)), ResultsFile(runs=tuple(flat_head)), Config())
+    assert _status(unpaired, "x").noise != "interleaved"

@@ -80,3 +80,28 @@ def test_what_needs_more_data():
     counter = next(b for b in comparison.benchmarks if b.name == "c")
     assert counter.status is Status.REGRESSION
     assert not needs_more_data(counter, Config())  # counters are exact
+
+
+def test_each_look_of_the_confirmation_tests_at_a_split_alpha():
+    base = make_results({"x": [1.0e-3, 1.01e-3, 0.99e-3]})
+    current = make_results({"x": [1.0e-3, 1.0e-3, 1.0e-3]})
+    outcome = confirm(
+        base, current, Config(), _measurer({"x": 1e-3}, []), budget_s=1000, max_runs=4
+    )
+    assert outcome.comparison.alpha == 0.05 / 5  # Bonferroni over 5 planned looks
+    alone = confirm(base, current, Config(), _measurer({"x": 1e-3}, []), budget_s=0, max_runs=0)
+    assert alone.comparison.alpha == 0.05  # one look: the configured alpha
+
+
+def test_a_likely_regression_is_remeasured_and_then_decided():
+    # 4x slower on one current run: a lead; the confirmation runs settle it.
+    base = make_results({"slow": [1.0e-3, 1.01e-3, 0.99e-3]})
+    current = make_results({"slow": [4.0e-3]})
+    calls: list[list[str]] = []
+    outcome = confirm(
+        base, current, Config(), _measurer({"slow": 4.0e-3}, calls), budget_s=1000, max_runs=3
+    )
+    assert calls
+    assert calls[0] == ["slow"]
+    slow = next(b for b in outcome.comparison.benchmarks if b.name == "slow")
+    assert slow.status is Status.REGRESSION

@@ -261,3 +261,87 @@ def test_the_estimate_is_students_pooled_t_test_on_log_run_values():
     reference = stats.ttest_ind([math.log(v) for v in cur], [math.log(v) for v in base])
     assert ours.p_value == pytest.approx(float(reference.pvalue), rel=1e-9)
     assert ours.df == 5
+
+
+def _lockstep_pairs(rng, pairs, rounds, factor=1.0, process_sd=0.02, machine_sd=0.2):
+    """Worker pairs of rounds: the machine's swings are shared by both sides of a
+    round, each process has its own offset (layout, hash seed), as measured here."""
+    import numpy as np
+
+    out = []
+    for _ in range(pairs):
+        swings = np.exp(rng.normal(0, machine_sd, rounds))
+        base = (
+            1e-3 * np.exp(rng.normal(0, process_sd)) * swings * np.exp(rng.normal(0, 0.01, rounds))
+        )
+        head = (
+            factor
+            * 1e-3
+            * np.exp(rng.normal(0, process_sd))
+            * swings
+            * np.exp(rng.normal(0, 0.01, rounds))
+        )
+        out.append((base.tolist(), head.tolist()))
+    return out
+
+
+def test_hodges_lehmann_is_the_median_of_the_walsh_averages():
+    import numpy as np
+
+    from perfgate.verdict._stats import hodges_lehmann
+
+    # Walsh averages of (0, 1, 10): 0, 0.5, 5, 1, 5.5, 10 -> median 3.0
+    assert hodges_lehmann(np.array([0.0, 1.0, 10.0])) == pytest.approx(3.0)
+    wild = np.array([0.0] * 20 + [5.0] * 3)  # a few wild rounds barely move it
+    assert abs(hodges_lehmann(wild)) < 0.01
+
+
+def test_interleaved_false_alarms_on_identical_code_stay_below_alpha():
+    import numpy as np
+
+    from perfgate.verdict._stats import estimate_interleaved_ratio
+
+    rng = np.random.default_rng(7)
+    trials = 600
+    alarms = sum(
+        estimate_interleaved_ratio(_lockstep_pairs(rng, 8, 40), alpha=ALPHA)[0].p_value < ALPHA
+        for _ in range(trials)
+    )
+    # Binomial(600, 0.05) has sd 0.0089: 0.077 is 3 sd above alpha.
+    assert alarms / trials < 0.077
+
+
+def test_interleaved_sees_five_percent_through_large_shared_swings():
+    import numpy as np
+
+    from perfgate.verdict._stats import estimate_interleaved_ratio
+
+    rng = np.random.default_rng(8)
+    estimate, spread = estimate_interleaved_ratio(
+        _lockstep_pairs(rng, 12, 50, factor=1.05), alpha=ALPHA
+    )
+    assert estimate.noise is NoiseSource.INTERLEAVED
+    assert 1.03 < estimate.ratio < 1.07
+    assert estimate.ci_low > 1.0
+    assert estimate.mde_pct < 5
+    assert spread.worker_pairs == 12
+    assert spread.rounds == 600
+    assert spread.round_sd_log < 0.03  # the shared 0.2 swings cancel within a pair
+    assert estimate.df == 11  # worker pairs are the replicates
+
+
+def test_one_worker_pair_gives_no_interval():
+    import numpy as np
+
+    from perfgate.verdict._stats import estimate_interleaved_ratio
+
+    rng = np.random.default_rng(9)
+    estimate, spread = estimate_interleaved_ratio(_lockstep_pairs(rng, 1, 60), alpha=ALPHA)
+    # One pair cannot measure what is fixed for a process: no interval, no claim.
+    assert estimate.ci_low is None
+    assert estimate.mde_pct is None
+    assert estimate.p_value == 1.0
+    assert spread.pair_sd_log is None
+    assert spread.rounds == 60
+    with pytest.raises(ValueError, match="at least one pair of rounds"):
+        estimate_interleaved_ratio([([], [])], alpha=ALPHA)
