@@ -18,7 +18,7 @@ PERF_DIR := .perfgate
 CAPTURE_VENV ?= .venv-capture
 CAPTURE_STAMP := $(CAPTURE_VENV)/.perfgate-capture-env
 
-.PHONY: install capture-env valgrind test lint demo perf-baseline perf-check accuracy clean
+.PHONY: install capture-env valgrind test lint demo perf-baseline perf-check accuracy accuracy-live clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
@@ -88,6 +88,18 @@ accuracy: install valgrind
 	rm -rf accuracy/data
 	$(BIN)/python accuracy/collect.py --processes $(ACCURACY_PROCESSES) --out accuracy/data
 	cd accuracy && ../$(BIN)/python instructions.py --runs 2 --out data
+	$(BIN)/python accuracy/score.py --data accuracy/data --draws $(ACCURACY_DRAWS)
+
+# Live A/B: the real `perfgate ab` on a 10-benchmark suite with known changes,
+# quiet and busy, for each schedule (accuracy/live_ab.py), then the page again.
+# About 75 minutes; run it on an otherwise idle machine.
+LIVE_REPETITIONS ?= 3
+accuracy-live: install
+	rm -rf accuracy/data-live
+	$(BIN)/python accuracy/live_ab.py --config alternate --repetitions $(LIVE_REPETITIONS)
+	$(BIN)/python accuracy/live_ab.py --config duet --repetitions 2
+	$(BIN)/python accuracy/live_ab.py --config alternate-unpinned --repetitions 1
+	$(BIN)/python accuracy/live_ab.py --config process --repetitions 1
 	$(BIN)/python accuracy/score.py --data accuracy/data --draws $(ACCURACY_DRAWS)
 
 clean:

@@ -35,7 +35,14 @@ from typing import Final
 
 from perfgate._config import Config
 from perfgate._errors import GitError, InputError
-from perfgate.ab._lockstep import SIDES, Lockstep, LockstepOptions, PairRecord, pair_runs
+from perfgate.ab._lockstep import (
+    SIDES,
+    Lockstep,
+    LockstepOptions,
+    PairRecord,
+    pair_runs,
+    unmeasured_notes,
+)
 from perfgate.capture._child import run_pytest
 from perfgate.capture._commands import run_command
 from perfgate.capture._environment import collect_environment
@@ -611,7 +618,10 @@ class _LockstepRun:
         return True
 
     def _slice_s(self, benchmarks: int) -> float:
-        """Each benchmark's share of what is left, over the worker pairs to come."""
+        """Each benchmark's share of what is left, over the worker pairs to come
+        (benchmarks that pytest skipped in the last pair get no share)."""
+        if self.records and self.records[-1].measured:
+            benchmarks = len(self.records[-1].measured)
         left = self.options.pairs - len(self.records)
         now = self.clock()
         overhead = self._overhead_s()
@@ -663,6 +673,7 @@ def _run_lockstep(
     )  # fmt: skip
     driver = _LockstepRun(plan, stepper, runs, log, clock, started, progress)
     driver.run(config, shas)
+    log.extend(unmeasured_notes(driver.records))
     if driver.comparison is None:
         raise InputError(f"stopped before any worker pair finished (raw results: {saved})")
     return driver

@@ -47,7 +47,7 @@ from perfgate.capture._options import LOCKSTEP_ENV
 from perfgate.capture._records import LOCKSTEP_RUN_KEY
 from perfgate.results._model import Benchmark, Environment, ResultsFile, Run
 
-__all__ = ["SCHEDULES", "Lockstep", "LockstepOptions", "PairRecord"]
+__all__ = ["SCHEDULES", "Lockstep", "LockstepOptions", "PairRecord", "unmeasured_notes"]
 
 SCHEDULES: Final = ("alternate", "duet")
 SIDES: Final = ("base", "head")
@@ -80,9 +80,17 @@ class PairRecord:
     index: int
     times: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)
+    unmeasured: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(benchmark, side) that ended without measuring: ``skipped``, ``failed``, or
+    ``passed`` (the test never called the fixture)."""
     seconds: float = 0.0
     measuring_s: float = 0.0
     complete: bool = True
+
+    @property
+    def measured(self) -> set[str]:
+        """The benchmarks that got rounds on at least one side."""
+        return {name for by_name in self.times.values() for name, v in by_name.items() if v}
 
     def run(self, side: str, schedule: str) -> Run | None:
         benchmarks = tuple(
@@ -320,8 +328,9 @@ class Lockstep:
                 calls = message.get("calls")
                 worker.calls = calls if isinstance(calls, int) and calls > 0 else 1
                 record.times.setdefault(worker.side, {})[name] = []
-            elif len(present) == 2:
-                self.log.append(f"{name}: the {worker.side} side did not measure it (see its log)")
+            else:
+                outcome = message.get("outcome")
+                record.unmeasured[name, worker.side] = str(outcome or "passed")
         if ready:
             measured = self._rounds(name, ready, each_s, record)
             record.measuring_s += measured
@@ -383,6 +392,23 @@ def _startup_error(waiting: dict[str, _Worker], what: str) -> InputError:
     sides = " and ".join(sorted(waiting))
     logs = ", ".join(str(w.log) for w in waiting.values())
     return InputError(f"the {sides} side's pytest {what} (log: {logs})")
+
+
+def unmeasured_notes(records: Sequence[PairRecord]) -> list[str]:
+    """One line per benchmark that a side did not measure (skipped tests: one line)."""
+    seen: dict[tuple[str, str], str] = {}
+    for record in records:
+        for key, outcome in record.unmeasured.items():
+            if seen.get(key) != "failed":
+                seen[key] = outcome
+    skipped = {name for (name, _side), outcome in seen.items() if outcome == "skipped"}
+    notes = [f"{len(skipped)} benchmark(s) skipped by pytest"] if skipped else []
+    for (name, side), outcome in seen.items():
+        if outcome == "failed":
+            notes.append(f"{name}: failed on the {side} side (see worker-{side}-*.log)")
+        elif outcome == "passed":
+            notes.append(f"{name}: the {side} side's test did not call the benchmark fixture")
+    return notes
 
 
 def pair_runs(records: Sequence[PairRecord], schedule: str) -> dict[str, list[Run | None]]:

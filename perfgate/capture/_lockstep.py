@@ -108,6 +108,7 @@ class LockstepWorker:
         self.channel = Channel(sock)
         self.side = side
         self.round_ns = int(round_ms * 1e6)
+        self._outcomes: dict[str, str] = {}
         self.channel.send({"op": "hello", "key": key, "side": side, "pid": os.getpid()})
 
     @pytest.hookimpl(trylast=True)
@@ -132,8 +133,15 @@ class LockstepWorker:
             config.hook.pytest_deselected(items=dropped)
         items[:] = kept
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self._outcomes[report.nodeid] = "failed"
+        elif report.skipped:
+            self._outcomes.setdefault(report.nodeid, "skipped")
+
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        self.channel.send({"op": "end", "test": nodeid})
+        outcome = self._outcomes.pop(nodeid, "passed")
+        self.channel.send({"op": "end", "test": nodeid, "outcome": outcome})
 
     def pytest_sessionfinish(self) -> None:
         with contextlib.suppress(OSError):

@@ -145,8 +145,9 @@ def test_the_fixture_times_rounds_on_the_coordinators_turns(pytester, monkeypatc
     assert ready["test_suite.py::test_pedantic_with_setup"]["calls"] == 1
     # calibrated: a round of the plain benchmark lasts at least the 1 ms target
     assert all(ns >= 1_000_000 for ns in coordinator.rounds["test_suite.py::test_plain"])
-    ends = [m["test"] for m in coordinator.seen if m["op"] == "end"]
-    assert "test_suite.py::test_skipped_before_measuring" in ends
+    ends = {m["test"]: m["outcome"] for m in coordinator.seen if m["op"] == "end"}
+    assert ends["test_suite.py::test_skipped_before_measuring"] == "skipped"
+    assert ends["test_suite.py::test_plain"] == "passed"
 
 
 def test_the_coordinators_order_is_the_run_order(pytester, monkeypatch):
