@@ -199,8 +199,9 @@ def main() -> int:
         for repetition in range(args.first, args.first + args.repetitions):
             for scenario in args.scenarios:
                 record = trial(out, scenario, condition, repetition, extra)
+                code = record["exit_code"]
                 print(
-                    f"{args.config} {condition} {scenario} #{repetition}: exit {record['exit_code']} "
+                    f"{args.config} {condition} {scenario} #{repetition}: exit {code} "
                     f"in {record['seconds']:.0f} s",
                     file=sys.stderr,
                 )

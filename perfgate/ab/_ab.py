@@ -420,9 +420,11 @@ class _TimeRounds:
             took = self.clock() - round_started
             if round_s is None:
                 fit = int(max(0.0, plan.max_time_s - (self.clock() - self.started)) // took) + 1
-                self.log.append(
+                _announce(
+                    self.log,
+                    self.progress,
                     f"a round takes about {took:.0f} s: about {min(fit, limit - start)} "
-                    f"round(s) fit in the --max-time budget of {plan.max_time_s:g} s"
+                    f"round(s) fit in the --max-time budget of {plan.max_time_s:g} s",
                 )
             round_s = took if round_s is None else max(round_s, took)
             if self.done < max(minimum, start + 2):
@@ -439,6 +441,13 @@ class _TimeRounds:
     ) -> None:
         if self.progress is not None:
             self.progress(_progress_line("round", done, planned, elapsed, round_s, undecided))
+
+
+def _announce(log: list[str], progress: Callable[[str], None] | None, message: str) -> None:
+    """Say it now (on the progress channel) and keep it for the report's log."""
+    log.append(message)
+    if progress is not None:
+        progress(message)
 
 
 def _progress_line(
@@ -631,11 +640,22 @@ class _LockstepRun:
         share = max(0.0, spare / (left * benchmarks))
         if not self.records:
             rounds = max(self.options.min_rounds, int(share / (2 * self.options.round_ms / 1000)))
-            self.log.append(
+            _announce(
+                self.log,
+                self.progress,
                 f"{benchmarks} benchmark(s), {self.options.schedule} schedule: about {share:.1f} s "
                 f"of rounds each per worker pair (~{rounds} pairs of {self.options.round_ms:g} ms "
                 f"rounds), up to {self.options.pairs} worker pairs within the --max-time budget "
-                f"of {self.plan.max_time_s:g} s"
+                f"of {self.plan.max_time_s:g} s",
+            )
+        elif len(self.records) == 1:
+            each = self.records[0].seconds
+            fit = len(self.records) + int(max(0.0, self.stepper.deadline - now) // each)
+            _announce(
+                self.log,
+                self.progress,
+                f"a worker pair takes about {each:.0f} s: about {min(fit, self.options.pairs)} "
+                f"worker pair(s) fit in the --max-time budget of {self.plan.max_time_s:g} s",
             )
         return share
 

@@ -237,9 +237,16 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         raise PerfgateError("--worker-pairs must be at least 1 and --round-ms above 0")
     if plan.rounds < 2 and plan.mode != "instructions":
         raise PerfgateError("--rounds must be at least 2 for wall-time A/B")
-    result = run_ab(plan, config, progress=_warn_plain)
+    said: set[str] = set()
+
+    def progress(message: str) -> None:
+        said.add(message)
+        _warn_plain(message)
+
+    result = run_ab(plan, config, progress=progress)
     for line in result.log:
-        _warn_plain(line)
+        if line not in said:  # announced as it happened
+            _warn_plain(line)
     unit = "worker pair" if result.lockstep else "round"
     _warn_plain(
         f"A/B: {result.rounds} {unit}{'s' if result.rounds != 1 else ''} in {result.seconds:.0f} s"
