@@ -105,9 +105,7 @@ def test_first_publish_creates_check_comment_and_summary(github, tmp_path, resul
     assert f"token {TOKEN}" in auth
 
 
-def test_a_likely_regression_gives_a_neutral_check_never_a_green_one(
-    github, tmp_path, four_times
-):
+def test_a_likely_regression_gives_a_neutral_check_never_a_green_one(github, tmp_path, four_times):
     comparison = compare(*four_times, Config())
     assert comparison.verdict is Verdict.PASS
     _publish(comparison, _ctx(github, tmp_path))
