@@ -261,6 +261,11 @@ def start_worker(config: pytest.Config, address: str) -> None:
     import sys
 
     env = os.environ
+    if env.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError(
+            "perfgate: lock-step A/B runs each side in one pytest process; "
+            "leave out pytest-xdist's -n"
+        )
     try:
         round_ms = float(env.get(LOCKSTEP_ROUND_MS_ENV, DEFAULT_ROUND_MS))
     except ValueError:

@@ -178,3 +178,12 @@ def test_calibrate_grows_the_calls_until_a_round_reaches_the_target():
     assert all(b > a for a, b in itertools.pairwise(asked))
     assert calibrate(lambda calls: 5_000_000, 1_000_000) == 1  # one call is enough
     assert calibrate(lambda calls: 0, 1_000_000, limit=64) == 64  # an empty call stops at the cap
+
+
+def test_pytest_xdist_is_refused_in_a_worker(pytester, monkeypatch):
+    pytester.makepyfile(test_suite=SUITE)
+    monkeypatch.setenv(LOCKSTEP_ENV, "127.0.0.1:1")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*leave out pytest-xdist's -n*"])
