@@ -264,6 +264,9 @@ class LiveCell(BaseModel):
     aa_likely: int
     """A/A benchmarks called a likely regression (not a failure, not a plain pass)."""
     aa_benchmarks: int
+    aa_p_below_alpha: int
+    """A/A benchmarks whose own test (before false-discovery control) gave p < α:
+    the calibration check, at most α of ``aa_benchmarks`` when the test is honest."""
     detected: dict[str, list[int]]
     """Per true factor: [called a regression, benchmarks]."""
     seconds: float
@@ -432,7 +435,7 @@ def _score_live_config(live: Path, config_name: str) -> list[LiveCell]:
         mine = [t for t in trials if t["condition"] == condition]
         for threshold in LIVE_THRESHOLDS_PCT:
             config = Config(threshold_pct=threshold)
-            failed = flagged = likely = aa_total = 0
+            failed = flagged = likely = aa_total = p_below = 0
             detected: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             round_sds: list[float] = []
             pair_sds: list[float] = []
@@ -456,6 +459,7 @@ def _score_live_config(live: Path, config_name: str) -> list[LiveCell]:
                         aa_total += 1
                         flagged += b.status == "regression"
                         likely += b.status == "likely-regression"
+                        p_below += b.p_value is not None and b.p_value < config.alpha
                     else:
                         cell = detected[f"{factor:.2f}"]
                         cell[0] += b.status == "regression"
@@ -472,6 +476,7 @@ def _score_live_config(live: Path, config_name: str) -> list[LiveCell]:
                     aa_flagged=flagged,
                     aa_likely=likely,
                     aa_benchmarks=aa_total,
+                    aa_p_below_alpha=p_below,
                     detected=dict(detected),
                     seconds=statistics.fmean(t["seconds"] for t in mine),
                     worker_pairs=statistics.fmean(pairs) if pairs else 0.0,
