@@ -161,6 +161,8 @@ def trial(out: Path, scenario: str, condition: str, repetition: int, args: list[
                 neighbour.kill()
                 neighbour.wait()
         seconds = time.monotonic() - started
+        for log in saved.glob("worker-*.log"):  # pytest's chatter: not data
+            log.unlink()
         if done.returncode not in (0, 1):
             raise SystemExit(f"{name}: perfgate ab exited {done.returncode}: {done.stderr[-500:]}")
         record = {
