@@ -451,10 +451,19 @@ def _announce(log: list[str], progress: Callable[[str], None] | None, message: s
 
 
 def _progress_line(
-    unit: str, done: int, planned: int, elapsed: float, each_s: float | None, undecided: list[str]
+    unit: str,
+    done: int,
+    planned: int,
+    elapsed: float,
+    each_s: float | None,
+    undecided: list[str],
+    budget_left_s: float | None = None,
 ) -> str:
     """``round 3 of 6 (40 s elapsed, about 60 s left); undecided: a, b, c and 2 more``"""
-    remaining = f", about {each_s * (planned - done):.0f} s left" if each_s else ""
+    left_s = each_s * (planned - done) if each_s else None
+    if left_s is not None and budget_left_s is not None:
+        left_s = min(left_s, max(0.0, budget_left_s))
+    remaining = f", about {left_s:.0f} s left" if left_s is not None else ""
     still = f"; undecided: {', '.join(undecided[:3])}" if undecided else ""
     more = f" and {len(undecided) - 3} more" if len(undecided) > 3 else ""
     return f"{unit} {done + 1} of {planned} ({elapsed:.0f} s elapsed{remaining}){still}{more}"
@@ -569,14 +578,7 @@ class _LockstepRun:
                 for index in range(self.options.pairs):
                     if self._out_of_time(index, undecided):
                         break
-                    if self.progress is not None:
-                        each = self.records[-1].seconds if self.records else None
-                        elapsed = self.clock() - self.started
-                        self.progress(
-                            _progress_line(
-                                "worker pair", index, self.options.pairs, elapsed, each, undecided
-                            )
-                        )
+                    self._report_progress(index, undecided)
                     self._pair_started = self.clock()
                     record = self.stepper.pair(index, self._slice_s)
                     self.records.append(record)
@@ -593,6 +595,16 @@ class _LockstepRun:
                     f"interrupted after {len(self.records)} worker pair(s): the report covers "
                     f"them; the raw rounds are in {self.stepper.saved}"
                 )
+
+    def _report_progress(self, index: int, undecided: list[str]) -> None:
+        if self.progress is None:
+            return
+        each = self.records[-1].seconds if self.records else None
+        line = _progress_line(
+            "worker pair", index, self.options.pairs, self.clock() - self.started, each,
+            undecided, budget_left_s=self.stepper.deadline - self.clock(),
+        )  # fmt: skip
+        self.progress(line)
 
     def _cleared(self, index: int, undecided: list[str]) -> bool:
         """Stop early only when every benchmark is cleared (unchanged or faster,
