@@ -33,9 +33,9 @@ def test_every_third_party_import_is_a_declared_dependency():
         re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower()
         for spec in _project()["dependencies"]  # type: ignore[union-attr]
     }
-    third_party = _imported_top_level(ROOT / "perfgate") - set(sys.stdlib_module_names) - {
-        "perfgate"
-    }
+    third_party = (
+        _imported_top_level(ROOT / "perfgate") - set(sys.stdlib_module_names) - {"perfgate"}
+    )
     undeclared = {
         name
         for name in third_party

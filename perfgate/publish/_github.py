@@ -10,6 +10,7 @@ gate's verdict never depends on publishing.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from perfgate.publish._github_context import GitHubContext
 from perfgate.report._format import plain
 from perfgate.report._history import HistoryEntry, trend_chart
 from perfgate.report._render import COMMENT_TEMPLATE, render_template
-from perfgate.verdict._comparison import Comparison, Status, Verdict
+from perfgate.verdict._comparison import Comparison, Status
 
 __all__ = [
     "CHECK_SUMMARY_LIMIT",
@@ -53,6 +54,7 @@ BACKOFF_S: Final = 2.0
 BACKOFF_CAP_S: Final = 30.0
 DEFAULT_BOT: Final = "github-actions[bot]"
 _TITLE_LIMIT: Final = 250
+MAX_CHARTS: Final = 5
 
 # Ever smaller renderings of the comment; regression rows are never dropped.
 _SHRINK_STEPS: Final[tuple[dict[str, Any], ...]] = (
@@ -88,18 +90,23 @@ class PublishResult:
             self.check_run = self.comment = "dry-run"
 
 
-def _conclusion(comparison: Comparison) -> str:
-    """failure for a regression; neutral while a likely regression awaits
-    confirmation (never a green pass for it); success otherwise."""
-    if comparison.verdict is Verdict.FAIL:
-        return "failure"
-    return "neutral" if comparison.undecided_slowdowns else "success"
-
-
 def _charts(comparison: Comparison, history: list[HistoryEntry]) -> dict[str, str]:
-    charts = {}
-    for bench in comparison.benchmarks:
-        if bench.status is Status.REGRESSION and bench.current_value is not None:
+    """Trend charts for the benchmarks that moved: every regression or likely
+    regression, then the largest other changes beyond the threshold (improvements
+    included), at most ``MAX_CHARTS``."""
+    moved = (Status.REGRESSION, Status.LIKELY_REGRESSION)
+    chosen = [b for b in comparison.movers if b.status in moved]
+    chosen += [
+        b
+        for b in comparison.movers
+        if b.status not in moved
+        and abs(math.log(b.ratio or 1.0)) > math.log1p(b.threshold_pct / 100)
+    ]
+    charts: dict[str, str] = {}
+    for bench in chosen:
+        if len(charts) == MAX_CHARTS:
+            break
+        if bench.current_value is not None:
             chart = trend_chart(bench.name, history, bench.current_value)
             if chart is not None:
                 charts[bench.name] = chart
@@ -233,7 +240,7 @@ class GitHubClient:
             "name": self.config.check_name,
             "head_sha": self.ctx.head_sha,
             "status": "completed",
-            "conclusion": _conclusion(comparison),
+            "conclusion": comparison.conclusion,
             "completed_at": datetime.now(UTC),
             "details_url": self.ctx.run_url,
             "output": {"title": title[:_TITLE_LIMIT], "summary": summary},

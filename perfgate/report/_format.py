@@ -12,7 +12,15 @@ import html
 import re
 from typing import Final
 
-__all__ = ["clip", "format_ci", "format_pct", "format_value", "markdown_cell", "plain"]
+__all__ = [
+    "clip",
+    "format_change",
+    "format_ci",
+    "format_pct",
+    "format_value",
+    "markdown_cell",
+    "plain",
+]
 
 _TIME_UNITS: Final = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 # Characters that start markdown constructs inside a table cell or inline text.
@@ -49,8 +57,11 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "s":
+        if abs(value) >= 1000:
+            return f"{value:,.0f} s"
         for scale, suffix in _TIME_UNITS:
-            if abs(value) >= scale or scale == _TIME_UNITS[-1][0]:
+            # Judge the unit on the value as it will print: 999.7 µs prints as 1 ms.
+            if abs(float(f"{value:.3g}")) >= scale or scale == _TIME_UNITS[-1][0]:
                 return f"{value / scale:.3g} {suffix}"
     if float(value).is_integer():
         return f"{value:,.0f} {unit}"
@@ -64,12 +75,35 @@ def format_pct(ratio: float | None) -> str:
     return f"{(ratio - 1) * 100:+.1f}%"
 
 
+# Changes this large read better as a factor than as a percent.
+_FACTOR_FROM: Final = 2.0
+
+
+def _large(ratio: float) -> bool:
+    return ratio >= _FACTOR_FROM or ratio <= 1 / _FACTOR_FROM
+
+
+def _factor(ratio: float) -> str:
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.3g}×"
+
+
+def format_change(ratio: float | None) -> str:
+    """A change as people read it: small ones as percents (``+12.3%``), large
+    ones as factors of the baseline (``4.00×`` slower, ``0.25×`` = 4 times faster)."""
+    if ratio is None:
+        return "-"
+    return _factor(ratio) if _large(ratio) else format_pct(ratio)
+
+
 def format_ci(low: float | None, high: float | None) -> str:
-    """A ratio interval as percent changes: ``-2.0% to +3.5%``."""
+    """A ratio interval as changes: ``-2.0% to +3.5%``, or ``1.80× to 8.70×``
+    when either end is a large change (both ends then as factors)."""
     if low is None or high is None:
         return "-"
     if low == high:
         return "exact"
+    if _large(low) or _large(high):
+        return f"{_factor(low)} to {_factor(high)}"
     return f"{format_pct(low)} to {format_pct(high)}"
 
 

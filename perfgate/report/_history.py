@@ -92,8 +92,12 @@ def load_history(path: Path, warn: Warn) -> list[HistoryEntry]:
 
 
 def append_history(path: Path, entry: HistoryEntry, max_entries: int, warn: Warn) -> int:
-    """Append ``entry``, keep the newest ``max_entries``; returns how many are kept."""
-    entries = [*load_history(path, warn), entry][-max_entries:]
+    """Append ``entry``, keep the newest ``max_entries``; returns how many are kept.
+
+    One line per commit: an entry for a commit already in the history replaces
+    it (a re-run of the same push measures the same code again)."""
+    kept = [e for e in load_history(path, warn) if entry.commit is None or e.commit != entry.commit]
+    entries = [*kept, entry][-max_entries:]
     write_atomic(path, "".join(e.model_dump_json() + "\n" for e in entries))
     return len(entries)
 

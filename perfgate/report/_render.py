@@ -13,7 +13,15 @@ from typing import Any
 import jinja2
 
 from perfgate._errors import ConfigError
-from perfgate.report._format import clip, format_ci, format_pct, format_value, markdown_cell, plain
+from perfgate.report._format import (
+    clip,
+    format_change,
+    format_ci,
+    format_pct,
+    format_value,
+    markdown_cell,
+    plain,
+)
 from perfgate.verdict._comparison import Comparison
 
 __all__ = ["COMMENT_TEMPLATE", "ReportFormat", "render", "render_template"]
@@ -43,7 +51,10 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,  # markdown and text: escaping is explicit, via md / plain
     )
-    env.filters.update(md=markdown_cell, plain=plain, pct=format_pct, value=format_value, clip=clip)
+    env.filters.update(
+        md=markdown_cell, plain=plain, pct=format_pct, change=format_change, value=format_value,
+        clip=clip,
+    )  # fmt: skip
     env.globals.update(ci=format_ci, md=markdown_cell, plain=plain)
     return env
 

@@ -26,6 +26,7 @@ from perfgate.verdict._comparison import (
     Status,
     TargetResult,
     Verdict,
+    Why,
 )
 from perfgate.verdict._stats import (
     NoiseSource,
@@ -79,7 +80,7 @@ def _more_data_hint(estimate: RatioEstimate) -> str:
     if estimate.noise is NoiseSource.ASSUMED:
         return (
             "neither side has 2 runs, so the between-run noise is an assumption; "
-            "record several runs per side (make perf-baseline), or use A/B mode"
+            "record several runs per side, or use A/B mode"
         )
     return "add runs on both sides, use A/B mode, or count instructions"
 
@@ -113,6 +114,7 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
                 if est.noise is NoiseSource.INTERLEAVED
                 else "one paired round only: no estimate of its noise; run at least 2 rounds"
             ),
+            why=Why.TOO_FEW,
         )  # fmt: skip
     upper = 1 + threshold / 100
     lower = 1 / upper
@@ -133,30 +135,31 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
         # One run holds no between-run noise of its side: a whole process runs
         # slow now and then (an I/O benchmark was once 2.6x slower by chance, 1 vs
         # 1 run), so a change seen on it is only a lead to confirm with more runs.
-        status = Status.LIKELY_REGRESSION
+        status, why_kind = Status.LIKELY_REGRESSION, Why.ONE_RUN
         reason = (
             f"{slower_by} ({level}) with {runs}: one run cannot tell a slowdown from a "
             f"slow process; confirm it: {_more_data_hint(est)}"
         )
     elif slower and significant:
-        status = Status.REGRESSION
+        status, why_kind = Status.REGRESSION, Why.SIGNIFICANT
         reason = f"{slower_by} ({level}, q={q_value:.2g}; {runs})"
     elif slower:
         # Its own interval says slower beyond the threshold; across the suite
         # (false-discovery control) it is not yet established.
-        status = Status.LIKELY_REGRESSION
+        status, why_kind = Status.LIKELY_REGRESSION, Why.BEYOND_THRESHOLD
         reason = (
             f"{slower_by}: its whole {level} lies beyond +{threshold:g}%, but q={q_value:.2g} "
             f"across the suite's benchmarks ({runs}); confirm it: {_more_data_hint(est)}"
         )
     elif faster:
-        status = Status.IMPROVEMENT
+        status, why_kind = Status.IMPROVEMENT, Why.SIGNIFICANT
         reason = f"{abs((est.ratio - 1) * 100):.1f}% faster ({level}, q={q_value:.2g}; {runs})"
     elif lower <= est.ci_low and est.ci_high <= upper and est.mde_pct <= threshold:
-        status = Status.UNCHANGED
+        status, why_kind = Status.UNCHANGED, Why.WITHIN
         reason = f"within ±{threshold:g}% ({level}; {runs})"
     else:
         status = Status.INCONCLUSIVE
+        why_kind = Why.TOO_NOISY if est.mde_pct > threshold else Why.CROSSES
         if est.mde_pct > threshold:
             why = (
                 f"too noisy to judge ±{threshold:g}%: with {runs} only changes of "
@@ -193,6 +196,7 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
         noise=est.noise,
         spread=item.spread,
         reason=reason,
+        why=why_kind,
     )
 
 
@@ -287,6 +291,7 @@ def _decide_counter(
         threshold_pct=threshold,
         noise=est.noise,
         reason=reason,
+        why=Why.FROM_ZERO if est.ratio is None else Why.COUNTED,
     )
 
 
@@ -300,7 +305,9 @@ def _apply_acceptance(
     if active:
         until = f" until {active[0].expires.isoformat()}" if active[0].expires else ""
         reason = f"{item.reason}; accepted{until}: {active[0].reason}"
-        return item.model_copy(update={"accepted": True, "reason": reason})
+        return item.model_copy(
+            update={"accepted": True, "reason": reason, "accepted_reason": active[0].reason}
+        )
     if entries:
         expired = max(a.expires for a in entries if a.expires is not None)
         reason = f"{item.reason}; its acceptance expired on {expired.isoformat()}"
@@ -435,7 +442,7 @@ def _side(label: str, results: ResultsFile) -> SideInfo:
 
 
 def compare(
-    baseline: ResultsFile,
+    baseline: ResultsFile | None,
     current: ResultsFile,
     config: Config,
     *,
@@ -445,6 +452,9 @@ def compare(
     paired: bool = False,
 ) -> Comparison:
     """Compare ``current`` against ``baseline`` and return the gate's verdict.
+
+    ``baseline`` ``None``: there is no baseline yet (a first pull request):
+    every benchmark is new, and the comparison concludes nothing (neutral).
 
     ``today`` decides which accepted regressions have expired (default: the
     local date). ``paired``: the runs were made in A/B rounds in one job, run
@@ -459,7 +469,7 @@ def compare(
 
 
 def _compare(
-    baseline: ResultsFile,
+    baseline: ResultsFile | None,
     current: ResultsFile,
     config: Config,
     *,
@@ -468,10 +478,12 @@ def _compare(
     today: date,
     paired: bool,
 ) -> Comparison:
-    _value = _Values(baseline, current)
-    base_index, cur_index = _by_name(baseline), _by_name(current)
+    _value = _Values(current) if baseline is None else _Values(baseline, current)
+    base_index = {} if baseline is None else _by_name(baseline)
+    cur_index = _by_name(current)
     # Lock-step A/B runs pair by themselves (also read back from --save-dir files).
-    lockstep = _lockstep_positions(baseline) & _lockstep_positions(current)
+    lockstep = set() if baseline is None else _lockstep_positions(baseline)
+    lockstep &= _lockstep_positions(current)
     paired = paired or bool(lockstep)
     names = list(dict.fromkeys([*base_index, *cur_index]))
     decided: list[BenchmarkComparison] = []
@@ -508,6 +520,7 @@ def _compare(
                     threshold_pct=settings.threshold_pct,
                     current_value=statistics.median(_value(b) for b in cur_runs),
                     reason="not in the baseline; it will be gated once the baseline is refreshed",
+                    why=Why.NO_BASELINE,
                 )
             )
             continue
@@ -519,6 +532,7 @@ def _compare(
                     threshold_pct=settings.threshold_pct,
                     baseline_value=statistics.median(_value(b) for b in base_runs),
                     reason="in the baseline but not measured in this run",
+                    why=Why.NOT_MEASURED,
                 )
             )
             continue
@@ -533,6 +547,7 @@ def _compare(
                         f"measured as {before.kind} in {before.unit} in the baseline but as "
                         f"{sample.kind} in {sample.unit} now; refresh the baseline"
                     ),
+                    why=Why.KIND_CHANGED,
                 )
             )
             continue
@@ -559,6 +574,7 @@ def _compare(
                         f"needs {settings.min_runs} runs per side (min_runs), has "
                         f"{len(base_runs)} vs {len(cur_runs)}"
                     ),
+                    why=Why.TOO_FEW,
                 )
             )
             continue
@@ -601,13 +617,17 @@ def _compare(
         threshold_pct=config.threshold_pct,
         alpha=config.alpha,
         fdr=config.fdr,
-        baseline=_side(baseline_label, baseline),
+        baseline=(
+            SideInfo(label="no baseline yet", runs=0)
+            if baseline is None
+            else _side(baseline_label, baseline)
+        ),
         current=_side(current_label, current),
         counts=counts,
         mode="ab" if paired else "stored",
         benchmarks=decided,
         targets=targets,
-        warnings=_environment_warnings(baseline, current),
+        warnings=[] if baseline is None else _environment_warnings(baseline, current),
     )
 
 
@@ -620,7 +640,13 @@ def accept_regressions(comparison: Comparison, reason: str) -> Comparison:
     """Accept every regression that would fail the gate (for example because the
     pull request carries the acceptance label); the verdict is recomputed."""
     benchmarks = [
-        b.model_copy(update={"accepted": True, "reason": f"{b.reason}; accepted: {reason}"})
+        b.model_copy(
+            update={
+                "accepted": True,
+                "reason": f"{b.reason}; accepted: {reason}",
+                "accepted_reason": reason,
+            }
+        )
         if b.blocking
         else b
         for b in comparison.benchmarks

@@ -24,6 +24,7 @@ __all__ = [
     "Status",
     "TargetResult",
     "Verdict",
+    "Why",
 ]
 
 REPORT_SCHEMA: Final = "perfgate/report"
@@ -60,6 +61,36 @@ STATUS_ORDER: Final = (
 )
 
 
+class Why(StrEnum):
+    """The kind of reason behind a benchmark's status: reports state each kind's
+    explanation once, not on every row (the row's ``reason`` keeps its numbers)."""
+
+    SIGNIFICANT = "significant"
+    """Time: beyond the threshold and significant across the suite (FDR)."""
+    BEYOND_THRESHOLD = "beyond-threshold"
+    """Time: the whole interval lies beyond the threshold, not yet significant across the suite."""
+    ONE_RUN = "one-run"
+    """Time: a slowdown seen on one run, which cannot tell it from a slow process."""
+    WITHIN = "within"
+    """Time: the whole interval lies within the threshold."""
+    TOO_NOISY = "too-noisy"
+    """Time: the smallest detectable change (MDE) is above the threshold."""
+    CROSSES = "crosses"
+    """Time: the interval reaches both inside and beyond the threshold."""
+    TOO_FEW = "too-few"
+    """Too few runs, rounds or worker pairs to estimate the noise."""
+    COUNTED = "counted"
+    """Counters (instructions, calls): exact, judged against their own tolerance."""
+    FROM_ZERO = "from-zero"
+    """A counter that was zero in the baseline."""
+    KIND_CHANGED = "kind-changed"
+    """Measured differently (kind or unit) in the baseline."""
+    NO_BASELINE = "no-baseline"
+    """Not in the baseline."""
+    NOT_MEASURED = "not-measured"
+    """In the baseline, not measured now."""
+
+
 class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
@@ -94,9 +125,13 @@ class BenchmarkComparison(BaseModel):
     spread: PairSpread | None = None
     """Lock-step A/B only: how much its paired rounds disagreed."""
     reason: str
+    why: Why | None = None
+    """The kind of ``reason`` (reports of version 1 written before it have none)."""
     accepted: bool = False
     """A regression matched by an active ``[[tool.perfgate.accepted]]`` entry: reported,
     but it does not fail the gate."""
+    accepted_reason: str | None = None
+    """Why it was accepted (the entry's reason or the label), for reports."""
 
     @property
     def blocking(self) -> bool:
@@ -152,6 +187,58 @@ class Comparison(BaseModel):
     def blocking(self) -> list[BenchmarkComparison]:
         """The regressions that fail the gate (not accepted)."""
         return [b for b in self.benchmarks if b.blocking]
+
+    @property
+    def judged(self) -> list[BenchmarkComparison]:
+        """The benchmarks with a decision: regression, improvement or unchanged."""
+        decided = (Status.REGRESSION, Status.IMPROVEMENT, Status.UNCHANGED)
+        return [b for b in self.benchmarks if b.status in decided]
+
+    @property
+    def undecided(self) -> list[BenchmarkComparison]:
+        """The benchmarks compared but not decided: likely regressions and inconclusive."""
+        return [
+            b
+            for b in self.benchmarks
+            if b.status in (Status.LIKELY_REGRESSION, Status.INCONCLUSIVE)
+        ]
+
+    @property
+    def conclusion(self) -> Literal["failure", "success", "neutral"]:
+        """What the check run says. ``failure``: a regression fails the gate.
+        ``success``: every benchmark that both sides measured was judged, unchanged
+        or faster. ``neutral``: something could not be told (a likely regression, an
+        inconclusive benchmark, or nothing to compare yet); never a green pass."""
+        if self.verdict is Verdict.FAIL:
+            return "failure"
+        if self.undecided or not self.judged:
+            return "neutral"
+        return "success"
+
+    @property
+    def mde_range_pct(self) -> tuple[float, float] | None:
+        """The smallest and largest MDE over the timed benchmarks (what this data can see)."""
+        values = [b.mde_pct for b in self.benchmarks if b.mde_pct is not None]
+        return (min(values), max(values)) if values else None
+
+    @property
+    def movers(self) -> list[BenchmarkComparison]:
+        """Every benchmark with a ratio, largest change first (either direction)."""
+        import math
+
+        moved = [b for b in self.benchmarks if b.ratio is not None and b.ratio > 0]
+        return sorted(moved, key=lambda b: (-abs(math.log(b.ratio or 1.0)), b.name))
+
+    def reason_groups(self) -> list[tuple[Status, Why | None, list[BenchmarkComparison]]]:
+        """The benchmarks grouped by status and kind of reason, in report order,
+        so that a report can state each kind of reason once."""
+        groups: dict[tuple[Status, Why | None], list[BenchmarkComparison]] = {}
+        for b in self.benchmarks:
+            groups.setdefault((b.status, b.why), []).append(b)
+        order = {status: i for i, status in enumerate(STATUS_ORDER)}
+        whys = {why: i for i, why in enumerate(Why)}
+        keys = sorted(groups, key=lambda k: (order[k[0]], -1 if k[1] is None else whys[k[1]]))
+        return [(status, why, groups[status, why]) for status, why in keys]
 
     @property
     def undecided_slowdowns(self) -> list[BenchmarkComparison]:

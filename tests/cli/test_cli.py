@@ -27,7 +27,8 @@ def files(results, tmp_path) -> dict[str, Path]:
 
 def test_compare_pass_and_fail_exit_codes(files, capsys):
     assert main(["compare", str(files["base"]), str(files["same"])]) == 0
-    assert capsys.readouterr().out.startswith("perfgate: pass")
+    # 3 runs a side cannot judge ±5% here: exit 0, but no pass is claimed.
+    assert capsys.readouterr().out.startswith("perfgate: no verdict, 2 of 2 inconclusive")
     assert main(["compare", str(files["base"]), str(files["slow"])]) == 1
     assert capsys.readouterr().out.startswith("perfgate: FAIL, 1 regression")
 
