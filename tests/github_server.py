@@ -46,7 +46,8 @@ class FakeGitHub:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     pulls: list[dict[str, Any]] = field(default_factory=list)
-    """Open pull requests: {"number": N, "head_sha": SHA, "labels": [names]}."""
+    """Open pull requests: {"number": N, "head_sha": SHA, "labels": [names]}, and
+    optionally "head_owner", "head_ref" and "fork" (True: GitHub's commit lookup misses it)."""
     faults: list[Fault] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     _next_id: int = 1000
@@ -78,6 +79,11 @@ class FakeGitHub:
             "created_at": "2026-11-23T00:00:00Z",
             "updated_at": "2026-11-23T00:00:00Z",
         }
+
+    def _pull_json(self, api: str, p: dict[str, Any]) -> dict[str, Any]:
+        return {"number": p["number"], "url": f"{api}/pulls/{p['number']}", "state": "open",
+                "head": {"sha": p["head_sha"], "ref": p.get("head_ref", "topic")},
+                "labels": [{"name": n} for n in p["labels"]]}  # fmt: skip
 
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], body: Any
@@ -137,11 +143,18 @@ class FakeGitHub:
             comment["body"] = body["body"]
             return 200, self._comment_json(repo, comment), {}
         if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", rest)) and method == "GET":
+            # As on GitHub: a commit that exists only in a fork lists no pull request.
             return 200, [
-                {"number": p["number"], "url": f"{api}/pulls/{p['number']}", "state": "open",
-                 "head": {"sha": p["head_sha"]}, "labels": [{"name": n} for n in p["labels"]]}
+                self._pull_json(api, p)
                 for p in self.pulls
-                if p["head_sha"] == m.group(1)
+                if p["head_sha"] == m.group(1) and not p.get("fork")
+            ], {}  # fmt: skip
+        if rest == "/pulls" and method == "GET":
+            head = query.get("head", [""])[0]
+            return 200, [
+                self._pull_json(api, p)
+                for p in self.pulls
+                if not head or head == f"{p.get('head_owner', 'octo')}:{p.get('head_ref', 'topic')}"
             ], {}  # fmt: skip
         if rest == "/check-runs" and method == "POST":
             self._next_id += 1

@@ -315,25 +315,44 @@ class GitHubClient:
         """The open pull request whose head is ``ctx.head_sha``, and its labels.
 
         For ``workflow_run`` publishing from forks, where the trusted payload has
-        no pull request number."""
+        no pull request number. The pull requests are listed by head repository
+        owner and branch (``GET /repos/{repo}/pulls?head=owner:branch``), which
+        finds a fork's pull request; ``GET /commits/{sha}/pulls`` lists only pull
+        requests of branches in this repository, so it is the fallback for
+        same-repository branches."""
         sha = self.ctx.head_sha
         if not sha:
             return None
-        commit = self.client.get_repo(self._repository()).get_commit(sha)
+        repo = self.client.get_repo(self._repository())
 
-        def find() -> tuple[int, tuple[str, ...]] | None:
-            for pull in commit.get_pulls():
-                if pull.head.sha == sha:
-                    return pull.number, tuple(label.name for label in pull.labels)
-            return None
+        def by_branch() -> tuple[int, tuple[str, ...]] | None:
+            if not (self.ctx.head_owner and self.ctx.head_branch):
+                return None
+            pulls = repo.get_pulls(
+                state="open", head=f"{self.ctx.head_owner}:{self.ctx.head_branch}"
+            )
+            return _matching(pulls, sha)
 
-        found: tuple[int, tuple[str, ...]] | None = self._call("finding the pull request", find)
+        def by_commit() -> tuple[int, tuple[str, ...]] | None:
+            return _matching(repo.get_commit(sha).get_pulls(), sha)
+
+        found: tuple[int, tuple[str, ...]] | None = self._call(
+            "finding the pull request", by_branch
+        ) or self._call("finding the pull request", by_commit)
         return found
 
     def _repository(self) -> str:
         if not self.ctx.repository:
             raise PublishError("no repository: set GITHUB_REPOSITORY or pass --repo")
         return self.ctx.repository
+
+
+def _matching(pulls: Any, sha: str) -> tuple[int, tuple[str, ...]] | None:
+    """The first pull request whose head is ``sha`` (a later push moves the head)."""
+    for pull in pulls:
+        if pull.head.sha == sha:
+            return int(pull.number), tuple(str(label.name) for label in pull.labels)
+    return None
 
 
 def write_step_summary(path: Path, markdown: str) -> None:

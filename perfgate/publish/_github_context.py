@@ -37,6 +37,10 @@ class GitHubContext(BaseModel):
     head_sha: str | None = None
     """The pull request's head commit (not the merge commit ``GITHUB_SHA``)."""
     base_sha: str | None = None
+    head_branch: str | None = None
+    """The pull request's head branch, in the head repository."""
+    head_owner: str | None = None
+    """The owner of the head repository (a fork's owner for fork pull requests)."""
     run_id: str | None = None
     labels: tuple[str, ...] = ()
     label_actor: str | None = None
@@ -63,6 +67,8 @@ class GitHubContext(BaseModel):
         head = _dict(pull, "head")
         base = _dict(pull, "base")
         head_repo: Any = _dict(head, "repo").get("full_name")
+        head_branch: Any = head.get("ref")
+        head_owner: Any = _dict(_dict(head, "repo"), "owner").get("login")
         repo_name = _dict(event, "repository").get("full_name")
         number = event.get("number", pull.get("number"))
         run = _dict(event, "workflow_run")
@@ -73,6 +79,8 @@ class GitHubContext(BaseModel):
             number = pulls[0].get("number") if pulls else None
             head = {"sha": run.get("head_sha")}
             head_repo = _dict(run, "head_repository").get("full_name")
+            head_branch = run.get("head_branch")
+            head_owner = _dict(_dict(run, "head_repository"), "owner").get("login")
         labels = tuple(
             str(label["name"])
             for label in pull.get("labels", [])
@@ -88,6 +96,8 @@ class GitHubContext(BaseModel):
             "pr_number": number if isinstance(number, int) else None,
             "head_sha": head.get("sha") or environ.get("GITHUB_SHA"),
             "base_sha": base.get("sha"),
+            "head_branch": head_branch if isinstance(head_branch, str) else None,
+            "head_owner": head_owner if isinstance(head_owner, str) else None,
             "run_id": environ.get("GITHUB_RUN_ID"),
             "labels": labels,
             "label_actor": actor if isinstance(actor, str) else None,

@@ -371,13 +371,14 @@ def test_cli_history_add_caps_the_file(results, tmp_path):
 def _labelled_fork_pull_request(github, tmp_path, sha: str) -> dict[str, str]:
     """A fork's pull request #9 with the acceptance label, and the environment of
     the privileged workflow_run job that publishes for it."""
-    github.pulls.append({"number": 9, "head_sha": sha, "labels": ["perf-regression-accepted"]})
+    github.pulls.append({"number": 9, "head_sha": sha, "labels": ["perf-regression-accepted"],
+                         "head_owner": "fork", "head_ref": "fast-path", "fork": True})  # fmt: skip
     event = tmp_path / "event.json"
     event.write_text(json.dumps({
         "action": "completed",
         "repository": {"full_name": "octo/proj"},
-        "workflow_run": {"head_sha": sha, "pull_requests": [],
-                         "head_repository": {"full_name": "fork/proj"}},
+        "workflow_run": {"head_sha": sha, "pull_requests": [], "head_branch": "fast-path",
+                         "head_repository": {"full_name": "fork/proj", "owner": {"login": "fork"}}},
     }))  # fmt: skip
     return {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "workflow_run",
             "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/proj"}  # fmt: skip
@@ -390,8 +391,11 @@ def test_workflow_run_recipe_resolves_a_fork_pull_request(github, tmp_path, resu
     env = _labelled_fork_pull_request(github, tmp_path, sha)
     ctx = GitHubContext.from_environment(env)
     assert (ctx.head_sha, ctx.pr_number, ctx.is_fork) == (sha, None, True)
+    assert (ctx.head_owner, ctx.head_branch) == ("fork", "fast-path")
     result = _publish(_comparison(results, slow=True), ctx)
     assert result.comment == "created"
+    # Found by head owner and branch: GitHub's commit lookup lists nothing for a fork's commit.
+    assert ("GET", "/repos/octo/proj/pulls") in [(r.method, r.path) for r in github.requests]
     (comment,) = github.comments_on(9)
     assert (
         "perfgate: pass, no regression in 2 benchmarks (2 accepted regressions)" in comment["body"]
