@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -14,12 +14,23 @@ __all__ = ["git", "git_or_none"]
 GIT_TIMEOUT_S: Final = 60.0
 
 
-def git(args: Sequence[str], cwd: Path, *, timeout_s: float = GIT_TIMEOUT_S) -> str:
-    """Run ``git ARGS`` in ``cwd`` and return its stripped output, or raise :class:`GitError`."""
+def git(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    timeout_s: float = GIT_TIMEOUT_S,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> str:
+    """Run ``git ARGS`` in ``cwd`` and return its stripped output, or raise :class:`GitError`.
+
+    ``env`` replaces the environment (for ``GIT_INDEX_FILE`` and commit identities);
+    ``stdin`` is written to git's standard input."""
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout_s
-        )
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
+            timeout=timeout_s, env=None if env is None else dict(env), input=stdin,
+        )  # fmt: skip
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     except subprocess.TimeoutExpired:

@@ -20,6 +20,7 @@ from perfgate._errors import PerfgateError
 from perfgate._version import __version__
 from perfgate.capture._atomic import write_atomic
 from perfgate.capture._plan import MODES
+from perfgate.ci._ci import MODES as CI_MODES
 from perfgate.report._render import ReportFormat, render
 from perfgate.results._readers import load_results, results_from_document
 from perfgate.results._storage import merge_results, save_results
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from github import Github
 
     from perfgate.publish._github_context import GitHubContext
+    from perfgate.report._history import HistoryEntry
 
 __all__ = ["main", "run_compare", "run_history_add", "run_merge", "run_publish"]
 
@@ -107,18 +109,33 @@ def run_publish(
 ) -> int:
     """``perfgate publish``: job summary, check run, sticky comment; exit with the verdict."""
     from perfgate.publish._github import load_report
-    from perfgate.publish._github_context import GitHubContext
-    from perfgate.publish._publishers import publish
     from perfgate.report._history import load_history
 
     comparison = load_report(report)
+    history = load_history(config.history, _warn)
+    published = _publish(comparison, config, overrides, history, dry_run=dry_run)
+    return EXIT_FAIL if published.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _publish(
+    comparison: Comparison,
+    config: Config,
+    overrides: dict[str, object],
+    history: list[HistoryEntry],
+    *,
+    dry_run: bool,
+) -> Comparison:
+    """Publish and say what happened (the token never printed); returns the
+    comparison as published (after label acceptance), which the exit code follows."""
+    from perfgate.publish._github_context import GitHubContext
+    from perfgate.publish._publishers import publish
+
     ctx = GitHubContext.from_environment(os.environ, overrides)
     token = ctx.token.get_secret_value() if ctx.token else None
 
     def say(text: str) -> None:
         print(_redact(text, token))
 
-    history = load_history(config.history, _warn)
     try:
         result = publish(
             comparison, ctx, config, history,
@@ -133,8 +150,67 @@ def run_publish(
         if result.summary_written:
             done += ", job summary written"
         print(f"perfgate: published ({done})", file=sys.stderr)
-    published = result.comparison or comparison
-    return EXIT_FAIL if published.verdict is Verdict.FAIL else EXIT_PASS
+    return result.comparison or comparison
+
+
+def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
+    """``perfgate ci``: what the GitHub Action runs (ci/_ci.py), then the reports,
+    the check, the comment, the job summary and the step outputs."""
+    import shlex
+
+    from perfgate.ci._ci import CiPlan, run_ci
+
+    if args.runs < 1:
+        raise PerfgateError("--runs must be at least 1")
+    try:
+        pytest_args = shlex.split(args.pytest_args or "")
+        benchmarks = shlex.split(args.benchmarks or "")
+    except ValueError as err:
+        raise PerfgateError(f"--pytest-args / --benchmarks: {err}") from None
+    out_dir = args.out_dir.resolve()
+    plan = CiPlan(
+        repo=Path.cwd(), python=args.python, benchmarks=benchmarks, pytest_args=pytest_args,
+        mode=args.mode, runs=args.runs, data_branch=args.data_branch, remote=args.remote,
+        out_dir=out_dir, max_time_s=args.max_time,
+    )  # fmt: skip
+    result = run_ci(plan, config, os.environ, say=_warn_plain, warn=_warn)
+    for line in result.log:
+        _warn_plain(line)
+    outputs: dict[str, str] = {"mode": result.mode}
+    if result.role == "baseline":
+        outputs |= {"verdict": "baseline", "conclusion": "baseline"}
+        _step_outputs(outputs)
+        return EXIT_PASS
+    comparison = result.comparison
+    assert comparison is not None
+    report = out_dir / "report.json"
+    write_atomic(report, comparison.to_json())
+    write_atomic(
+        out_dir / "report.md",
+        render(comparison, ReportFormat.MARKDOWN, template_dir=config.template_dir),
+    )
+    print(render(comparison, ReportFormat.TEXT, template_dir=config.template_dir), end="")
+    if args.publish:
+        comparison = _publish(comparison, config, {}, result.history, dry_run=False)
+    outputs |= {
+        "verdict": comparison.verdict.value,
+        "conclusion": comparison.conclusion,
+        "report": str(report),
+    }
+    _step_outputs(outputs)
+    return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _step_outputs(values: dict[str, str]) -> None:
+    """The action's outputs (``GITHUB_OUTPUT``), when running in GitHub Actions."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        return
+    try:
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in values.items())
+    except OSError as err:
+        raise PerfgateError(f"{target}: cannot write the step outputs ({err.strerror})") from None
 
 
 def _redact(text: str, token: str | None) -> str:
@@ -467,6 +543,31 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--since", help="only runs started at or after (ISO date/time, UTC)")
     ing.add_argument("--until", help="only runs started at or before (ISO date/time, UTC)")
 
+    ci = commands.add_parser(
+        "ci", help="what the GitHub Action runs: baseline on pushes, gate on pull requests"
+    )
+    ci.add_argument(
+        "--python", default="python", help="the project's interpreter (default: python)"
+    )
+    ci.add_argument(
+        "--benchmarks", default="tests/benchmarks", help="benchmark paths, space-separated"
+    )
+    ci.add_argument("--pytest-args", default="", help="more pytest arguments, one string")
+    ci.add_argument(
+        "--mode",
+        choices=CI_MODES,
+        default="auto",
+        help="auto: instruction counts where valgrind is installed, else stored wall time",
+    )
+    ci.add_argument("--runs", type=int, default=3, help="wall-time processes per side (stored)")
+    ci.add_argument("--threshold-pct", type=float, help="override threshold_pct")
+    ci.add_argument("--data-branch", default="perfgate-data", help="where baselines are kept")
+    ci.add_argument("--remote", default="origin", help="git remote of the data branch")
+    ci.add_argument("--out-dir", type=Path, default=Path(".perfgate"), help="reports go here")
+    ci.add_argument("--max-time", type=float, default=180.0, help="A/B budget, seconds")
+    ci.add_argument("--no-publish", dest="publish", action="store_false",
+                    help="write the reports, publish nothing")  # fmt: skip
+
     mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")
     mrg.add_argument("--output", "-o", type=Path, required=True, help="merged results file")
     mrg.add_argument("inputs", type=Path, nargs="+", help="results files to merge")
@@ -506,6 +607,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "ab":
         return run_ab_cli(args, _config(args.config))
+    if args.command == "ci":
+        config = _config(args.config)
+        if args.threshold_pct is not None:
+            config = config.updated(threshold_pct=args.threshold_pct)
+        return run_ci_cli(args, config)
     if args.command == "ingest":
         return run_ingest(
             args.paths,

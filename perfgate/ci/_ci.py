@@ -1,0 +1,219 @@
+"""``perfgate ci``: what the GitHub Action does, as one command.
+
+On a push to the default branch it measures the commit and stores the results
+on the data branch (the baseline of later pull requests, see ``_store.py``).
+On a pull request it measures the head, compares with the stored results of
+the base (or runs an A/B of base and head in this job), writes the reports and
+hands the comparison back for publishing. Measuring runs in the project's own
+interpreter with only perfgate's capture plugin added (the capture/judge split).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from perfgate._config import Config
+from perfgate._errors import InputError
+from perfgate.ab._ab import ABPlan, plugin_env, run_ab
+from perfgate.capture._child import run_pytest
+from perfgate.capture._git import git, git_or_none
+from perfgate.capture._plan import resolve_mode
+from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base
+from perfgate.report._history import HistoryEntry, summarise
+from perfgate.results._model import ResultsFile
+from perfgate.results._readers import load_results
+from perfgate.results._storage import merge_results, save_results
+from perfgate.verdict._compare import compare
+from perfgate.verdict._comparison import Comparison
+
+__all__ = ["CiPlan", "CiResult", "run_ci"]
+
+Mode = Literal["auto", "stored", "ab", "instructions"]
+MODES: Final = ("auto", "stored", "ab", "instructions")
+# pytest's exit codes that mean the benchmarks could not be measured.
+_NO_TESTS: Final = 5
+
+
+@dataclass(frozen=True)
+class CiPlan:
+    """The action's inputs, typed."""
+
+    repo: Path
+    python: str
+    benchmarks: list[str]
+    pytest_args: list[str] = field(default_factory=list)
+    mode: Mode = "auto"
+    runs: int = 3
+    """Separate pytest processes per side in stored wall-time mode."""
+    data_branch: str = "perfgate-data"
+    remote: str = "origin"
+    out_dir: Path = Path(".perfgate")
+    max_time_s: float = 180.0
+
+
+@dataclass
+class CiResult:
+    role: Literal["baseline", "gate"]
+    mode: str
+    """The concrete mode: ``stored`` (wall time), ``instructions`` or ``ab``."""
+    comparison: Comparison | None = None
+    """The gate's comparison (pull requests)."""
+    baseline: StoredBaseline | None = None
+    current: ResultsFile | None = None
+    stored_as: str | None = None
+    """The data branch's new commit (pushes)."""
+    history: list[HistoryEntry] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+
+def _event(environ: Mapping[str, str]) -> dict[str, Any]:
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        raise InputError("perfgate ci runs in GitHub Actions: GITHUB_EVENT_PATH is not set")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read the event file ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the event file is not a JSON object")
+    return data
+
+
+def _role(environ: Mapping[str, str], event: Mapping[str, Any]) -> Literal["baseline", "gate"]:
+    name = environ.get("GITHUB_EVENT_NAME", "")
+    if name == "pull_request":
+        return "gate"
+    repository = event.get("repository")
+    default = repository.get("default_branch") if isinstance(repository, dict) else None
+    ref = environ.get("GITHUB_REF", "")
+    if (
+        name in ("push", "workflow_dispatch", "schedule")
+        and default
+        and ref == f"refs/heads/{default}"
+    ):
+        return "baseline"
+    raise InputError(
+        f"perfgate ci makes baselines on pushes to the default branch ({default or '?'}) and "
+        f"gates pull_request events; this is {name or 'no event'} on {ref or 'no ref'}"
+    )
+
+
+def _concrete(mode: Mode, role: str) -> tuple[str, str | None]:
+    """``auto`` made concrete: instruction counts where valgrind is, else wall time."""
+    if mode == "ab":
+        # A push has no base to A/B against: it stores wall times for history.
+        return ("stored", None) if role == "baseline" else ("ab", None)
+    if mode == "stored":
+        return "stored", None
+    if mode == "instructions" and shutil.which("valgrind") is None:
+        raise InputError("mode instructions needs valgrind (apt-get install valgrind)")
+    concrete, note = resolve_mode(mode)
+    return ("instructions" if concrete == "instructions" else "stored"), note
+
+
+def measure(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile:
+    """Run the project's benchmarks in its own interpreter; ``plan.runs`` processes
+    for wall time (merged, each one a run), one for instruction counts."""
+    runs = 1 if mode == "instructions" else plan.runs
+    with tempfile.TemporaryDirectory(prefix="perfgate-ci-") as scratch_name:
+        scratch = Path(scratch_name)
+        env, extra = plugin_env(plan.python, plan.repo, os.environ, scratch)
+        files = []
+        for index in range(runs):
+            out = scratch / f"run-{index}.json"
+            args = [*extra, *plan.benchmarks, *plan.pytest_args, "-q",
+                    "--perfgate-confirm-budget", "0", "--perfgate-output", str(out)]  # fmt: skip
+            if mode == "instructions":
+                args.append("--perfgate-mode=instructions")
+            child = run_pytest([plan.python], args, cwd=plan.repo, env=env)
+            if child.returncode == _NO_TESTS:
+                raise InputError(
+                    f"no benchmarks were collected from {' '.join(plan.benchmarks)} "
+                    "(the action's benchmarks: input)"
+                )
+            if child.returncode != 0 or not out.is_file():
+                raise InputError(f"the benchmarks failed ({child.describe()})")
+            say(f"measured run {index + 1} of {runs} ({mode})")
+            files.append(load_results(out))
+        return merge_results(files)
+
+
+def run_ci(
+    plan: CiPlan,
+    config: Config,
+    environ: Mapping[str, str],
+    *,
+    say: Callable[[str], None],
+    warn: Callable[[str], None],
+) -> CiResult:
+    """Make the baseline (push) or judge the pull request (pull_request)."""
+    event = _event(environ)
+    role = _role(environ, event)
+    mode, note = _concrete(plan.mode, role)
+    result = CiResult(role=role, mode=mode)
+    if note:
+        result.log.append(note)
+    store = DataBranch(plan.repo, plan.remote, plan.data_branch)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    if role == "baseline":
+        commit = git(["rev-parse", "HEAD"], plan.repo)
+        current = measure(plan, mode, say)
+        result.current = current
+        save_results(plan.out_dir / "current.json", current)
+        text = current.to_json()
+        entry = summarise(current)
+        result.stored_as = store.store(commit, text, entry, config.history_max_entries, warn)
+        say(f"stored the baseline of {commit[:12]} on {plan.data_branch}")
+        return result
+    pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
+    assert isinstance(pull, dict)
+    base = pull.get("base") if isinstance(pull.get("base"), dict) else {}
+    assert isinstance(base, dict)
+    base_sha = base.get("sha") if isinstance(base.get("sha"), str) else None
+    head = git(["rev-parse", "HEAD"], plan.repo)
+    # The merge-base, when the history is there (fetch-depth: 0); else the event's base.
+    merge_base = git_or_none(["merge-base", base_sha, head], plan.repo) if base_sha else None
+    base_commit = first_parent_base(plan.repo, [c for c in (merge_base, base_sha) if c])
+    if store.fetch():
+        result.history = store.history(warn)
+    if mode == "ab":
+        if base_commit is None:
+            raise InputError("mode ab needs the base commit: check out with fetch-depth: 0")
+        ab = run_ab(
+            ABPlan(
+                repo=plan.repo, base_ref=base_commit, head_ref=None, rounds=8,
+                max_time_s=plan.max_time_s, pytest_args=[*plan.benchmarks, *plan.pytest_args],
+                env={}, mode="time", target_mde_pct=config.threshold_pct, command=None,
+                command_name="command", python=plan.python,
+                save_dir=plan.out_dir / "ab",
+            ),
+            config,
+            progress=say,
+        )  # fmt: skip
+        result.log.extend(ab.log)
+        result.comparison = ab.comparison
+        return result
+    current = measure(plan, mode, say)
+    result.current = current
+    save_results(plan.out_dir / "current.json", current)
+    stored = store.baseline_for(base_commit, warn) if base_commit else None
+    result.baseline = stored
+    if stored is None:
+        result.log.append(
+            f"no baseline on {plan.data_branch} yet for {(base_commit or '?')[:12]} or its "
+            "ancestors: every benchmark is new (the next push to the default branch makes one)"
+        )
+    elif not stored.exact:
+        result.log.append(
+            f"no baseline for the base {(base_commit or '?')[:12]}: compared with its "
+            f"ancestor {stored.commit[:12]}"
+        )
+    result.comparison = compare(stored.results if stored else None, current, config)
+    return result

@@ -1,0 +1,201 @@
+"""Baselines made where they are used: results kept on a data branch of the repository.
+
+On pushes to the default branch, ``perfgate ci`` measures the commit and stores
+its results as ``results/<sha>.json`` on a data branch (``perfgate-data`` by
+default), with one line per commit in ``history.jsonl`` for the trend charts.
+A pull request's run reads the results of its base commit (or the nearest
+ancestor that has some) from that branch. Nobody commits baselines by hand, and
+CI compares with numbers from the same kind of runner.
+
+The branch is written with git plumbing (a private index, ``commit-tree``,
+``push``), so the checked-out work tree is never touched. Two pushes that race
+are resolved by rebuilding the commit on the branch's new tip and pushing again.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from perfgate._errors import GitError
+from perfgate.capture._git import git, git_or_none
+from perfgate.report._history import HistoryEntry, append_history, load_history
+from perfgate.results._model import ResultsFile
+from perfgate.results._readers import parse_results
+
+__all__ = ["DATA_BRANCH", "DataBranch", "StoredBaseline"]
+
+DATA_BRANCH: Final = "perfgate-data"
+HISTORY_FILE: Final = "history.jsonl"
+RESULTS_DIR: Final = "results"
+# Where the fetched branch is kept locally (outside refs/heads: never checked out).
+_LOCAL_REF: Final = "refs/perfgate/data"
+_PUSH_ATTEMPTS: Final = 5
+# How far back from the base commit a baseline is looked for.
+_ANCESTORS: Final = 50
+_IDENTITY: Final = {
+    "GIT_AUTHOR_NAME": "perfgate",
+    "GIT_AUTHOR_EMAIL": "perfgate@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "perfgate",
+    "GIT_COMMITTER_EMAIL": "perfgate@users.noreply.github.com",
+}
+
+
+@dataclass(frozen=True)
+class StoredBaseline:
+    commit: str
+    """The commit these results measured."""
+    results: ResultsFile
+    exact: bool
+    """``True`` when ``commit`` is the base itself, not an older ancestor."""
+
+
+class DataBranch:
+    """The data branch of one repository, through one remote."""
+
+    def __init__(self, repo: Path, remote: str = "origin", branch: str = DATA_BRANCH) -> None:
+        self.repo = repo
+        self.remote = remote
+        self.branch = branch
+
+    def fetch(self) -> bool:
+        """Bring the branch's tip to the local ref; ``False`` when it does not exist yet."""
+        refspec = f"+refs/heads/{self.branch}:{_LOCAL_REF}"
+        try:
+            git(["fetch", "--quiet", "--no-tags", self.remote, refspec], self.repo)
+        except GitError as err:
+            if "couldn't find remote ref" in str(err).lower():
+                return False
+            raise
+        return True
+
+    def _tip(self) -> str | None:
+        return git_or_none(
+            ["rev-parse", "--verify", "--quiet", f"{_LOCAL_REF}^{{commit}}"], self.repo
+        )
+
+    def read(self, path: str) -> str | None:
+        """A file of the fetched branch, or ``None``."""
+        if self._tip() is None:
+            return None
+        return git_or_none(["show", f"{_LOCAL_REF}:{path}"], self.repo, timeout_s=60)
+
+    def history(self, warn: Callable[[str], None]) -> list[HistoryEntry]:
+        text = self.read(HISTORY_FILE)
+        if not text:
+            return []
+        with tempfile.TemporaryDirectory(prefix="perfgate-history-") as scratch:
+            path = Path(scratch) / HISTORY_FILE
+            path.write_text(text + "\n", encoding="utf-8")
+            return load_history(path, warn)
+
+    def baseline_for(self, base: str, warn: Callable[[str], None]) -> StoredBaseline | None:
+        """The stored results of ``base``, or of its nearest first-parent ancestor
+        that has some (a push whose measuring failed leaves a gap)."""
+        if self._tip() is None:
+            return None
+        ancestry = git_or_none(
+            ["rev-list", "--first-parent", f"--max-count={_ANCESTORS}", base], self.repo
+        )
+        candidates = ancestry.split() if ancestry else [base]
+        stored = set(self._stored_commits())
+        for commit in candidates:
+            if commit in stored:
+                text = self.read(f"{RESULTS_DIR}/{commit}.json")
+                if text is None:
+                    continue
+                name = f"{self.branch}:{RESULTS_DIR}/{commit}.json"
+                return StoredBaseline(commit, parse_results(text, name, warn), commit == base)
+        return None
+
+    def _stored_commits(self) -> list[str]:
+        listing = git_or_none(["ls-tree", "--name-only", f"{_LOCAL_REF}:{RESULTS_DIR}"], self.repo)
+        return [name.removesuffix(".json") for name in (listing or "").split()]
+
+    def store(
+        self,
+        commit: str,
+        results_json: str,
+        entry: HistoryEntry,
+        max_entries: int,
+        warn: Callable[[str], None],
+    ) -> str:
+        """Add ``results/<commit>.json`` and the commit's history line, drop the
+        results of commits that fell out of the history, and push. Returns the
+        data branch's new commit."""
+        for attempt in range(_PUSH_ATTEMPTS):
+            exists = self.fetch()
+            parent = self._tip() if exists else None
+            tip = self._commit(parent, commit, results_json, entry, max_entries, warn)
+            try:
+                git(["push", "--quiet", self.remote, f"{tip}:refs/heads/{self.branch}"], self.repo)
+                return tip
+            except GitError as err:
+                if attempt == _PUSH_ATTEMPTS - 1:
+                    raise GitError(
+                        f"could not push the baseline to {self.remote} {self.branch} after "
+                        f"{_PUSH_ATTEMPTS} attempts ({err}); does the job have "
+                        "`permissions: contents: write`?"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _commit(
+        self,
+        parent: str | None,
+        commit: str,
+        results_json: str,
+        entry: HistoryEntry,
+        max_entries: int,
+        warn: Callable[[str], None],
+    ) -> str:
+        with tempfile.TemporaryDirectory(prefix="perfgate-data-") as scratch:
+            history_path = Path(scratch) / HISTORY_FILE
+            old = self.read(HISTORY_FILE) if parent else None
+            if old:
+                history_path.write_text(old + "\n", encoding="utf-8")
+            append_history(history_path, entry, max_entries, warn)
+            kept = {e.commit for e in load_history(history_path, warn)}
+            env = {**os.environ, **_IDENTITY, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            if parent:
+                git(["read-tree", parent], self.repo, env=env)
+            else:
+                git(["read-tree", "--empty"], self.repo, env=env)
+            dropped = [c for c in self._stored_commits() if c not in kept] if parent else []
+            if dropped:
+                paths = [f"{RESULTS_DIR}/{c}.json" for c in dropped]
+                git(["rm", "--cached", "--quiet", "--", *paths], self.repo, env=env)
+            self._add(env, f"{RESULTS_DIR}/{commit}.json", results_json)
+            self._add(env, HISTORY_FILE, history_path.read_text(encoding="utf-8"))
+            self._add(env, "README.md", _README)
+            tree = git(["write-tree"], self.repo, env=env)
+            message = f"perfgate: baseline of {commit[:12]}"
+            args = ["commit-tree", tree, "-m", message, *(["-p", parent] if parent else [])]
+            return git(args, self.repo, env=env)
+
+    def _add(self, env: dict[str, str], path: str, text: str) -> None:
+        blob = git(["hash-object", "-w", "--stdin"], self.repo, env=env, stdin=text)
+        git(["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], self.repo, env=env)
+
+
+def first_parent_base(repo: Path, candidates: Sequence[str]) -> str | None:
+    """The first of ``candidates`` that names a commit here (the merge-base, else the base)."""
+    for ref in candidates:
+        sha = git_or_none(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
+        if sha:
+            return sha
+    return None
+
+
+_README: Final = """\
+# perfgate data
+
+Written by perfgate's GitHub Action on pushes to the default branch; do not edit.
+
+- `results/<commit>.json`: the benchmark results of that commit (perfgate's results format),
+  the baseline of pull requests based on it;
+- `history.jsonl`: one summary line per commit, for the trend charts.
+"""

@@ -1,0 +1,91 @@
+"""The data branch: baselines stored by CI, found by pull requests, once per commit."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from perfgate import GitError
+from perfgate.ci._store import DataBranch
+from perfgate.report._history import summarise
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A clone of a bare "origin" with three commits on main."""
+    origin = tmp_path / "origin.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "work"
+    _git(tmp_path, "clone", "-q", str(origin), str(work))
+    for i in range(3):
+        (work / "f.txt").write_text(str(i))
+        _git(work, "add", "-A")
+        _git(work, "commit", "-qm", f"c{i}")
+    _git(work, "push", "-q", "origin", "HEAD:main")
+    return work
+
+
+def _results(results, commit: str, value: float = 1e-3):
+    return results({"b": [value, value]}, commit=commit)
+
+
+def test_store_then_find_the_base_and_fall_back_to_an_ancestor(clone, results):
+    store = DataBranch(clone)
+    assert not store.fetch()  # no data branch yet
+    first = _git(clone, "rev-parse", "HEAD~1")
+    stored = _results(results, first)
+    store.store(first, stored.to_json(), summarise(stored), 30, print)
+    assert _git(clone, "status", "--porcelain") == ""  # the work tree is never touched
+    assert store.fetch()
+    exact = store.baseline_for(first, print)
+    assert exact is not None and exact.exact and exact.commit == first
+    head = _git(clone, "rev-parse", "HEAD")
+    older = store.baseline_for(head, print)  # the head was never measured: its parent was
+    assert older is not None and not older.exact and older.commit == first
+    assert older.results.runs == stored.runs
+
+
+def test_history_has_one_line_per_commit_and_old_results_are_dropped(clone, results):
+    store = DataBranch(clone)
+    commits = _git(clone, "rev-list", "--reverse", "HEAD").split()
+    for commit in [*commits, commits[-1]]:  # the last one measured twice (a re-run)
+        measured = _results(results, commit)
+        store.store(commit, measured.to_json(), summarise(measured), 2, print)
+    store.fetch()
+    assert [e.commit for e in store.history(print)] == commits[-2:]
+    assert sorted(store._stored_commits()) == sorted(commits[-2:])
+
+
+def test_a_push_that_loses_a_race_is_rebuilt_on_the_new_tip(clone, results, tmp_path):
+    """Two jobs store at once: the second push is rejected, rebuilt on the first's
+    commit and pushed again; neither baseline is lost."""
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(other))
+    a, b = _git(clone, "rev-list", "HEAD").split()[:2]
+    mine, theirs = DataBranch(clone), DataBranch(other)
+    theirs_results = _results(results, b)
+    mine.fetch()  # sees no branch yet; the other job then pushes first
+    theirs.store(b, theirs_results.to_json(), summarise(theirs_results), 30, print)
+    my_results = _results(results, a)
+    mine.store(a, my_results.to_json(), summarise(my_results), 30, print)
+    mine.fetch()
+    assert {e.commit for e in mine.history(print)} == {a, b}
+
+
+def test_a_push_without_permission_is_one_clear_error(clone, results, tmp_path):
+    hook = tmp_path / "origin.git" / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'permission denied' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    measured = _results(results, "f" * 40)
+    with pytest.raises(GitError, match="contents: write"):
+        DataBranch(clone).store("f" * 40, measured.to_json(), summarise(measured), 30, print)
