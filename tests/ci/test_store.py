@@ -48,10 +48,12 @@ def test_store_then_find_the_base_and_fall_back_to_an_ancestor(clone, results):
     assert _git(clone, "status", "--porcelain") == ""  # the work tree is never touched
     assert store.fetch()
     exact = store.baseline_for(first, print)
-    assert exact is not None and exact.exact and exact.commit == first
+    assert exact is not None
+    assert (exact.exact, exact.commit) == (True, first)
     head = _git(clone, "rev-parse", "HEAD")
     older = store.baseline_for(head, print)  # the head was never measured: its parent was
-    assert older is not None and not older.exact and older.commit == first
+    assert older is not None
+    assert (older.exact, older.commit) == (False, first)
     assert older.results.runs == stored.runs
 
 
