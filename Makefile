@@ -28,10 +28,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(CAPTURE_STAMP):
+# setuptools as new as pyproject.toml's build requirement (SPDX license expressions).
+$(CAPTURE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(CAPTURE_VENV)
-	$(CAPTURE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-	  pytest pytest-benchmark setuptools wheel
+	$(CAPTURE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
+	  pytest pytest-benchmark 'setuptools>=77' wheel
 	touch $@
 
 capture-env: $(CAPTURE_STAMP)

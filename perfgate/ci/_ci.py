@@ -70,6 +70,8 @@ class CiResult:
     stored_as: str | None = None
     """The data branch's new commit (pushes)."""
     history: list[HistoryEntry] = field(default_factory=list)
+    sides: tuple[ResultsFile | None, ResultsFile | None] = (None, None)
+    """The results compared (baseline, current), for the HTML report's distributions."""
     log: list[str] = field(default_factory=list)
 
 
@@ -199,6 +201,7 @@ def run_ci(
         )  # fmt: skip
         result.log.extend(ab.log)
         result.comparison = ab.comparison
+        result.sides = (ab.base, ab.head)
         return result
     current = measure(plan, mode, say)
     result.current = current
@@ -215,5 +218,6 @@ def run_ci(
             f"no baseline for the base {(base_commit or '?')[:12]}: compared with its "
             f"ancestor {stored.commit[:12]}"
         )
-    result.comparison = compare(stored.results if stored else None, current, config)
+    result.sides = (stored.results if stored else None, current)
+    result.comparison = compare(result.sides[0], current, config)
     return result

@@ -22,6 +22,7 @@ from perfgate.capture._atomic import write_atomic
 from perfgate.capture._plan import MODES
 from perfgate.ci._ci import MODES as CI_MODES
 from perfgate.report._render import ReportFormat, render
+from perfgate.results._model import ResultsFile
 from perfgate.results._readers import load_results, results_from_document
 from perfgate.results._storage import merge_results, save_results
 from perfgate.verdict._compare import compare
@@ -60,10 +61,12 @@ def run_compare(
     state: Path | None = None,
 ) -> int:
     """``perfgate compare``: print or write the report; return the exit code."""
-    comparison = compare(load_results(baseline, _warn), load_results(current, _warn), config)
+    sides = load_results(baseline, _warn), load_results(current, _warn)
+    comparison = compare(*sides, config)
     return _emit(
-        comparison, fmt=fmt, output=output, config=config, evidence_dir=evidence_dir, state=state
-    )
+        comparison, fmt=fmt, output=output, config=config, evidence_dir=evidence_dir,
+        state=state, sides=sides,
+    )  # fmt: skip
 
 
 def _emit(
@@ -74,8 +77,10 @@ def _emit(
     config: Config,
     evidence_dir: Path | None,
     state: Path | None,
+    sides: tuple[ResultsFile | None, ResultsFile | None] = (None, None),
 ) -> int:
-    """The output step of ``compare`` and ``ab``: evidence, the report, the exit code."""
+    """The output step of ``compare`` and ``ab``: evidence, the report, the exit code.
+    ``sides`` (baseline, current) give the HTML report its distributions."""
     if evidence_dir is not None or state is not None:
         from perfgate.report._evidence import append_metrics_line, write_state
 
@@ -83,7 +88,9 @@ def _emit(
             append_metrics_line(evidence_dir, comparison)
         if state is not None:
             write_state(state, comparison)
-    report = render(comparison, fmt, template_dir=config.template_dir)
+    report = render(
+        comparison, fmt, template_dir=config.template_dir, baseline=sides[0], current=sides[1]
+    )
     if output is None:
         sys.stdout.write(report)
     else:
@@ -189,6 +196,14 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
         out_dir / "report.md",
         render(comparison, ReportFormat.MARKDOWN, template_dir=config.template_dir),
     )
+    html = out_dir / "report.html"
+    write_atomic(
+        html,
+        render(
+            comparison, ReportFormat.HTML, template_dir=config.template_dir,
+            baseline=result.sides[0], current=result.sides[1],
+        ),
+    )  # fmt: skip
     print(render(comparison, ReportFormat.TEXT, template_dir=config.template_dir), end="")
     if args.publish:
         comparison = _publish(comparison, config, {}, result.history, dry_run=False)
@@ -196,6 +211,7 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
         "verdict": comparison.verdict.value,
         "conclusion": comparison.conclusion,
         "report": str(report),
+        "html": str(html),
     }
     _step_outputs(outputs)
     return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
@@ -336,6 +352,7 @@ def run_ab_cli(args: argparse.Namespace, config: Config) -> int:
         config=config,
         evidence_dir=args.evidence_dir,
         state=args.state,
+        sides=(result.base, result.head),
     )
     # An interrupted A/B reports what it measured, but is not a verdict.
     return EXIT_INTERRUPTED if result.interrupted else code

@@ -22,6 +22,7 @@ from perfgate.report._format import (
     markdown_cell,
     plain,
 )
+from perfgate.results._model import ResultsFile
 from perfgate.verdict._comparison import Comparison
 
 __all__ = ["COMMENT_TEMPLATE", "ReportFormat", "render", "render_template"]
@@ -31,6 +32,7 @@ class ReportFormat(StrEnum):
     TEXT = "text"
     MARKDOWN = "markdown"
     JSON = "json"
+    HTML = "html"
 
 
 _TEMPLATE_FOR = {ReportFormat.TEXT: "report.txt.j2", ReportFormat.MARKDOWN: "report.md.j2"}
@@ -49,7 +51,8 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # markdown and text: escaping is explicit, via md / plain
+        # HTML templates escape everything; markdown and text escape explicitly (md / plain).
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
     )
     env.filters.update(
         md=markdown_cell, plain=plain, pct=format_pct, change=format_change, value=format_value,
@@ -59,10 +62,22 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
     return env
 
 
-def render(comparison: Comparison, fmt: ReportFormat, *, template_dir: Path | None = None) -> str:
-    """The report in ``fmt``; user templates in ``template_dir`` take precedence."""
+def render(
+    comparison: Comparison,
+    fmt: ReportFormat,
+    *,
+    template_dir: Path | None = None,
+    baseline: ResultsFile | None = None,
+    current: ResultsFile | None = None,
+) -> str:
+    """The report in ``fmt``; user templates in ``template_dir`` take precedence.
+    The HTML report plots the samples of ``baseline`` and ``current`` when given."""
     if fmt is ReportFormat.JSON:
         return comparison.to_json()
+    if fmt is ReportFormat.HTML:
+        from perfgate.report._html import render_html
+
+        return render_html(comparison, baseline, current, template_dir=template_dir)
     return render_template(_TEMPLATE_FOR[fmt], template_dir, c=comparison)
 
 

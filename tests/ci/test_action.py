@@ -231,6 +231,9 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(project, tmp_path, 
     )
     assert code == 1, printed
     assert (outputs["verdict"], outputs["conclusion"]) == ("fail", "failure")
+    html = Path(outputs["html"]).read_text(encoding="utf-8")  # the artifact's HTML report
+    assert html.count("<svg") == 2
+    assert "test_checksum" in html
     check = _check_for(github, slow_head)
     assert check["conclusion"] == "failure"
     assert "test_checksum" in check["output"]["title"]

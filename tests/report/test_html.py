@@ -1,0 +1,82 @@
+"""The HTML report: one self-contained file, hostile names inert, distributions drawn,
+and it renders in a real browser (headless Chromium, when installed)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from perfgate import Config, ReportFormat, compare, render
+from perfgate.report._html import MAX_PLOTS
+
+HOSTILE = '<script>alert(1)</script> @org "quoted" <img src=x onerror=alert(2)>'
+
+
+@pytest.fixture
+def sides(results):
+    names = [f"tests/b.py::test_{i}" for i in range(5)] + [HOSTILE]
+    runs = [1.0, 1.02, 0.99, 1.0, 1.01]
+    base = results({n: [1e-3 * v for v in runs] for n in names}, commit="c" * 40)
+    factor = {names[0]: 1.3, HOSTILE: 0.5}
+    cur = results(
+        {n: [1e-3 * v * factor.get(n, 1.0) for v in runs] for n in names}, commit="d" * 40, seed=2
+    )
+    return base, cur
+
+
+def test_self_contained_escaped_and_with_both_sides_drawn(sides):
+    base, cur = sides
+    comparison = compare(base, cur, Config())
+    html = render(comparison, ReportFormat.HTML, baseline=base, current=cur)
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # Nothing is fetched: no external URL in any src or href.
+    assert not re.search(r'(src|href)="(?!#)', html)
+    # The regression is plotted first, with a row of dots per side.
+    first = html.index('<div class="plot"')
+    assert "tests/b.py::test_0" in html[first : first + 400]
+    assert html.count("<svg") == len(comparison.benchmarks)
+    assert html.count("<circle") >= 2 * len(comparison.benchmarks) * 20
+
+
+def test_plots_are_capped_for_large_suites(results):
+    names = [f"t{i}" for i in range(MAX_PLOTS + 20)]
+    base = results({n: [1e-3, 1.01e-3] for n in names}, samples=5)
+    cur = results({n: [1e-3, 1.01e-3] for n in names}, samples=5, seed=1)
+    html = render(compare(base, cur, Config()), ReportFormat.HTML, baseline=base, current=cur)
+    assert html.count("<svg") == MAX_PLOTS
+    assert html.count('<td class="name">') == len(names)  # the table keeps every benchmark
+
+
+def test_without_results_it_is_the_table_only(sides):
+    comparison = compare(*sides, Config())
+    html = render(comparison, ReportFormat.HTML)
+    assert "<svg" not in html
+    assert "tests/b.py::test_0" in html
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_it_renders_in_headless_chromium(sides, tmp_path):
+    base, cur = sides
+    page = tmp_path / "report.html"
+    page.write_text(
+        render(compare(base, cur, Config()), ReportFormat.HTML, baseline=base, current=cur),
+        encoding="utf-8",
+    )
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1400",
+         f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG")
+    assert len(data) > 20_000  # a blank page compresses to a few kB; this one has plots
