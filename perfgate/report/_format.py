@@ -63,7 +63,7 @@ def format_value(value: float | None, unit: str) -> str:
             # Judge the unit on the value as it will print: 999.7 µs prints as 1 ms.
             if abs(float(f"{value:.3g}")) >= scale or scale == _TIME_UNITS[-1][0]:
                 return f"{value / scale:.3g} {suffix}"
-    if float(value).is_integer():
+    if float(value).is_integer() or abs(value) >= 1000:
         return f"{value:,.0f} {unit}"
     return f"{value:,.4g} {unit}"
 
