@@ -39,7 +39,10 @@ __all__ = ["main", "run_compare", "run_history_add", "run_merge", "run_publish"]
 EXIT_PASS: Final = 0
 EXIT_FAIL: Final = 1
 EXIT_ERROR: Final = 2
+EXIT_INTERNAL: Final = 3
+"""A bug in perfgate: never a verdict. One line; the traceback with ``PERFGATE_DEBUG=1``."""
 EXIT_INTERRUPTED: Final = 130
+DEBUG_VARIABLE: Final = "PERFGATE_DEBUG"
 
 
 def _warn(message: str) -> None:
@@ -112,7 +115,12 @@ def _github_client(ctx: GitHubContext) -> Github:
 
 
 def run_publish(
-    report: Path, *, config: Config, overrides: dict[str, object], dry_run: bool
+    report: Path,
+    *,
+    config: Config,
+    overrides: dict[str, object],
+    dry_run: bool,
+    verdict_exit: bool = True,
 ) -> int:
     """``perfgate publish``: job summary, check run, sticky comment; exit with the verdict."""
     from perfgate.publish._github import load_report
@@ -121,7 +129,8 @@ def run_publish(
     comparison = load_report(report)
     history = load_history(config.history, _warn)
     published = _publish(comparison, config, overrides, history, dry_run=dry_run)
-    return EXIT_FAIL if published.verdict is Verdict.FAIL else EXIT_PASS
+    failed = published.verdict is Verdict.FAIL and verdict_exit
+    return EXIT_FAIL if failed else EXIT_PASS
 
 
 def _publish(
@@ -468,6 +477,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     pub.add_argument("--sha", dest="head_sha", help="commit for the check run (default: PR head)")
     pub.add_argument("--event-path", type=Path, help="event payload (default: GITHUB_EVENT_PATH)")
+    pub.add_argument(
+        "--no-verdict-exit",
+        dest="verdict_exit",
+        action="store_false",
+        help="exit 0 on a regression too (a job that only publishes); 2 and 3 stay errors",
+    )
 
     hist = commands.add_parser("history", help="baseline history for trend charts")
     hist_commands = hist.add_subparsers(dest="history_command", required=True, parser_class=_Parser)
@@ -645,7 +660,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             if getattr(args, key) is not None
         }
         return run_publish(
-            args.report, config=_config(args.config), overrides=overrides, dry_run=args.dry_run
+            args.report,
+            config=_config(args.config),
+            overrides=overrides,
+            dry_run=args.dry_run,
+            verdict_exit=args.verdict_exit,
         )
     if args.command == "history":
         return run_history_add(
@@ -663,11 +682,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except PerfgateError as err:
-        print(f"perfgate: error: {err}", file=sys.stderr)
+        print(f"perfgate: error: {_one_line(str(err))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("perfgate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - the edge: a bug must not look like a verdict
+        if os.environ.get(DEBUG_VARIABLE):
+            import traceback
+
+            traceback.print_exc()
+        where = f" ({type(err).__name__})"
+        print(
+            f"perfgate: internal error{where}: {_one_line(str(err))[:300]}; this is a bug in "
+            f"perfgate, not a verdict (set {DEBUG_VARIABLE}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    """A message as one printable line: no newlines, control or bidi characters."""
+    from perfgate.report._format import plain
+
+    return plain(text)
 
 
 if __name__ == "__main__":

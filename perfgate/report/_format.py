@@ -27,7 +27,9 @@ _TIME_UNITS: Final = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 _MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]|~!#<>])")
 _MENTION: Final = re.compile(r"@(?=\w)")
 _ISSUE_REF: Final = re.compile(r"#(?=\d)")
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls, and the bidirectional overrides and isolates that can make
+# text read differently from what it is (Trojan Source, CVE-2021-42574).
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Invisible, so the text reads the same, but GitHub no longer links it.
 _WORD_JOINER: Final = "\u2060"
 

@@ -137,3 +137,23 @@ def test_console_script_is_installed():
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout.startswith("perfgate ")
+
+
+def test_an_internal_error_is_exit_3_in_one_line_never_a_verdict(monkeypatch, capsys):
+    """A bug must not look like "the gate failed" (1) or like bad input (2)."""
+    from perfgate.cli import _main
+
+    def boom(_args):
+        raise RuntimeError("unexpected\nstate \u202eevil")
+
+    monkeypatch.setattr(_main, "_dispatch", boom)
+    monkeypatch.delenv("PERFGATE_DEBUG", raising=False)
+    assert _main.main(["merge", "-o", "x.json", "y.json"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "internal error (RuntimeError)" in err
+    assert "Traceback" not in err
+    assert "\u202e" not in err
+    monkeypatch.setenv("PERFGATE_DEBUG", "1")
+    assert _main.main(["merge", "-o", "x.json", "y.json"]) == 3
+    assert "Traceback" in capsys.readouterr().err
