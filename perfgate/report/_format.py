@@ -18,6 +18,7 @@ __all__ = [
     "format_ci",
     "format_pct",
     "format_value",
+    "is_hex_sha",
     "markdown_cell",
     "plain",
 ]
@@ -27,6 +28,9 @@ _TIME_UNITS: Final = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 _MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]|~!#<>])")
 _MENTION: Final = re.compile(r"@(?=\w)")
 _ISSUE_REF: Final = re.compile(r"#(?=\d)")
+# GitHub turns bare URLs into links: break the scheme so that none is live.
+_URL: Final = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*):(?=//)")
+_WWW: Final = re.compile(r"(?i)\bwww\.")
 # C0/C1 controls, and the bidirectional overrides and isolates that can make
 # text read differently from what it is (Trojan Source, CVE-2021-42574).
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -39,14 +43,22 @@ def markdown_cell(text: object) -> str:
 
     Newlines become spaces (a cell is one line), HTML is escaped, markdown
     punctuation (including ``|`` and backticks) is backslash-escaped, and
-    ``@mention`` / ``#123`` references are broken with an invisible joiner.
+    ``@mention`` / ``#123`` references and bare URLs (``https://``, ``www.``)
+    are broken with an invisible joiner, so nothing pings, links or loads.
     """
     value = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
     value = _CONTROL.sub("", value)
     value = html.escape(value, quote=False)
     value = _MD_SPECIAL.sub(r"\\\1", value)
     value = _MENTION.sub("@" + _WORD_JOINER, value)
+    value = _URL.sub(lambda m: m.group(1) + ":" + _WORD_JOINER + "//", value)
+    value = _WWW.sub("www" + _WORD_JOINER + ".", value)
     return _ISSUE_REF.sub("#" + _WORD_JOINER, value)
+
+
+def is_hex_sha(text: object) -> bool:
+    """A git object name (4 to 64 hexadecimal digits), safe to show as code."""
+    return isinstance(text, str) and re.fullmatch(r"[0-9a-fA-F]{4,64}", text) is not None
 
 
 def plain(text: object) -> str:

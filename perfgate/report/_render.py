@@ -19,6 +19,7 @@ from perfgate.report._format import (
     format_ci,
     format_pct,
     format_value,
+    is_hex_sha,
     markdown_cell,
     plain,
 )
@@ -59,6 +60,7 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         clip=clip,
     )  # fmt: skip
     env.globals.update(ci=format_ci, md=markdown_cell, plain=plain)
+    env.tests["hexsha"] = is_hex_sha
     return env
 
 

@@ -500,3 +500,59 @@ def test_trend_charts_cover_the_movers_not_only_regressions(results):
     body = build_comment(comparison, GitHubContext(pr_number=1), Config(), history)
     assert body.count("```mermaid") == 1
     assert 'title "tests/bench_core.py::test_lookup"' in body
+
+
+HOSTILE_TEXT = (
+    '<img src="https://evil.example/x.png"> </details><details open> @octo/team #1 '
+    "![pixel](https://evil.example/p.png) [click](https://evil.example) | broken | "
+    "\u202eevil\u202c `code"
+)
+
+
+def test_a_hostile_fork_report_is_inert_in_comment_check_run_and_summary(github, tmp_path, results):
+    """A fork's run writes the report file: every string in it is untrusted when
+    `perfgate publish` reads it (names, units, side labels, commits, reasons)."""
+    comparison = _comparison(results, slow=True).model_dump(mode="json", by_alias=True)
+    comparison["baseline"]["label"] = HOSTILE_TEXT
+    comparison["baseline"]["commit"] = "`<img src=x onerror=alert(1)>"
+    comparison["current"]["label"] = HOSTILE_TEXT
+    for bench in comparison["benchmarks"]:
+        bench["unit"] = HOSTILE_TEXT
+        bench["name"] = HOSTILE_TEXT + bench["name"]
+        bench["reason"] = HOSTILE_TEXT
+    comparison["warnings"] = [HOSTILE_TEXT]
+    report = tmp_path / "untrusted.json"
+    report.write_text(json.dumps(comparison))
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"number": 7, "pull_request": {"number": 7, "head": {"sha": "a" * 40}}})
+    )
+    summary = tmp_path / "summary.md"
+    env = {
+        "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "octo/proj",
+        "GITHUB_EVENT_PATH": str(event), "GITHUB_STEP_SUMMARY": str(summary),
+    }  # fmt: skip
+    done = _cli(["publish", str(report)], env, tmp_path)
+    assert done.returncode == 1, done.stderr
+    (comment,) = github.comments_on(7)
+    (check,) = github.check_runs.values()
+    texts = {
+        "comment": comment["body"],
+        "check title": check["output"]["title"],
+        "check summary": check["output"]["summary"],
+        "job summary": summary.read_text(encoding="utf-8"),
+        "terminal": done.stdout + done.stderr,
+    }
+    for where, text in texts.items():
+        assert "\u202e" not in text, where  # no bidi override anywhere, terminal included
+        if where in ("check title", "terminal"):
+            continue  # plain text: GitHub shows a check title as text, not markdown
+        for raw in ("<img", "<details open", "@octo", "https://evil", "onerror=alert(1)>"):
+            assert raw not in text, (where, raw)
+    assert "\n" not in texts["check title"]
+    for where in ("comment", "check summary", "job summary"):
+        body = texts[where]
+        assert body.count("<details>") == body.count("</details>"), where
+        for line in body.splitlines():
+            if line.startswith("| ") and not line.startswith("|:"):
+                assert line.replace("\\|", "").count("|") in (4, 6, 7), (where, line[:120])
