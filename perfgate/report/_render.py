@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from perfgate._errors import ConfigError
 from perfgate.report._format import (
@@ -40,13 +41,15 @@ _TEMPLATE_FOR = {ReportFormat.TEXT: "report.txt.j2", ReportFormat.MARKDOWN: "rep
 COMMENT_TEMPLATE = "comment.md.j2"
 
 
-def _environment(template_dir: Path | None) -> jinja2.Environment:
+def _environment(template_dir: Path | None) -> SandboxedEnvironment:
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("perfgate.report", "templates")]
     if template_dir is not None:
         if not template_dir.is_dir():
             raise ConfigError(f"template_dir {template_dir}: no such directory")
         loaders.insert(0, jinja2.FileSystemLoader(template_dir))
-    env = jinja2.Environment(
+    # Sandboxed: a template from template_dir (configuration, perhaps from a pull
+    # request) cannot reach Python internals, so it cannot run code.
+    env = SandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -88,6 +91,8 @@ def render_template(name: str, template_dir: Path | None, **context: Any) -> str
     env = _environment(template_dir)
     try:
         return env.get_template(name).render(**context)
+    except jinja2.exceptions.SecurityError as err:
+        raise ConfigError(f"report template {name}: not allowed in a template: {err}") from None
     except jinja2.TemplateError as err:
         where = (
             f" ({err.filename}:{err.lineno})" if isinstance(err, jinja2.TemplateSyntaxError) else ""

@@ -126,3 +126,15 @@ def test_broken_user_templates_are_config_errors(comparison, tmp_path):
         render(comparison, ReportFormat.MARKDOWN, template_dir=tmp_path)
     with pytest.raises(ConfigError, match="no such directory"):
         render(comparison, ReportFormat.MARKDOWN, template_dir=tmp_path / "absent")
+
+
+def test_a_template_from_configuration_cannot_run_code(comparison, tmp_path):
+    """template_dir may come from a pull request: templates are sandboxed."""
+    marker = tmp_path / "pwned"
+    (tmp_path / "report.md.j2").write_text(
+        "{{ c.__class__.__init__.__globals__['__builtins__']['__import__']('os')"
+        f".system('touch {marker}') }}}}"
+    )
+    with pytest.raises(ConfigError, match="report template"):
+        render(comparison, ReportFormat.MARKDOWN, template_dir=tmp_path)
+    assert not marker.exists()
