@@ -419,8 +419,11 @@ def _when(text: str | None) -> datetime | None:
 
 def run_merge(output: Path, inputs: Sequence[Path]) -> int:
     """``perfgate merge``: combine results files, keeping every run separate."""
-    merged = merge_results([load_results(path, _warn) for path in inputs])
-    save_results(output, merged)
+    from perfgate.capture._atomic import locked
+
+    with locked(output):  # two merges into one target: one after the other
+        merged = merge_results([load_results(path, _warn) for path in inputs])
+        save_results(output, merged)
     print(f"perfgate: wrote {output} ({len(merged.runs)} runs)", file=sys.stderr)
     return EXIT_PASS
 

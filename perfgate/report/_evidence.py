@@ -2,9 +2,10 @@
 
 - A metrics line per comparison, appended to ``<evidence-dir>/perfgate-metrics.jsonl``:
   the verdict, the counts, each benchmark's status and ratio, and the commit.
-  Appends take an exclusive ``flock`` and write the whole line in one
-  ``write`` on an ``O_APPEND`` descriptor, then fsync, so concurrent jobs never
-  interleave half-lines.
+  Appends take an exclusive lock, check that every byte was written, fsync,
+  repair a torn tail left by a crash or a full disk, and never follow a
+  symbolic link (``capture/_atomic.py``), so concurrent jobs never interleave
+  half-lines.
 - A state snapshot (for example ``out/<task-id>/perfgate-state.json``): the
   latest verdict per benchmark and the targets met or not met, written
   atomically (temp file, fsync, rename).
@@ -12,15 +13,12 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from perfgate._errors import WriteError
-from perfgate.capture._atomic import write_atomic
+from perfgate.capture._atomic import append_line, write_atomic
 from perfgate.verdict._comparison import Comparison
 
 __all__ = ["METRICS_FILE", "append_metrics_line", "metrics_line", "state_snapshot", "write_state"]
@@ -44,20 +42,10 @@ def metrics_line(comparison: Comparison, now: datetime | None = None) -> dict[st
 
 
 def append_metrics_line(directory: Path, comparison: Comparison) -> Path:
-    """Append one metrics line under an exclusive lock; returns the file's path."""
+    """Append one metrics line (locked, checked, fsynced); returns the file's path."""
     path = directory / METRICS_FILE
     line = (json.dumps(metrics_line(comparison), ensure_ascii=False) + "\n").encode("utf-8")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # closing releases the lock
-    except OSError as err:
-        raise WriteError(f"{path}: cannot append ({err.strerror})") from None
+    append_line(path, line)
     return path
 
 

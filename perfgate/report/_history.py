@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from perfgate._errors import InputError
 from perfgate._validation import describe_validation_error
-from perfgate.capture._atomic import write_atomic
+from perfgate.capture._atomic import locked, write_atomic
 from perfgate.results._model import ResultsFile
 from perfgate.results._readers import Warn
 from perfgate.verdict._stats import run_value
@@ -96,9 +96,12 @@ def append_history(path: Path, entry: HistoryEntry, max_entries: int, warn: Warn
 
     One line per commit: an entry for a commit already in the history replaces
     it (a re-run of the same push measures the same code again)."""
-    kept = [e for e in load_history(path, warn) if entry.commit is None or e.commit != entry.commit]
-    entries = [*kept, entry][-max_entries:]
-    write_atomic(path, "".join(e.model_dump_json() + "\n" for e in entries))
+    with locked(path):  # concurrent adds: read, change and write one at a time
+        kept = [
+            e for e in load_history(path, warn) if entry.commit is None or e.commit != entry.commit
+        ]
+        entries = [*kept, entry][-max_entries:]
+        write_atomic(path, "".join(e.model_dump_json() + "\n" for e in entries))
     return len(entries)
 
 

@@ -57,15 +57,3 @@ def test_parameters_that_are_not_json_are_written_as_their_repr():
     data = record.to_dict()
     assert data["params"] == {"cls": "<class 'int'>", "n": [1, [2, 3]]}
     document_text(results_document({}, [RunRecord(datetime.now(UTC), (record,))]))
-
-
-def test_atomic_writes_work_without_os_fchmod_as_on_windows(tmp_path, monkeypatch):
-    """Windows' Python has no os.fchmod: writes must not depend on it."""
-    from perfgate.capture._atomic import write_atomic
-
-    monkeypatch.delattr("os.fchmod", raising=False)
-    target = tmp_path / "out.json"
-    write_atomic(target, "{}\n")
-    write_atomic(target, '{"again": true}\n')
-    assert target.read_text(encoding="utf-8") == '{"again": true}\n'
-    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temp file left
