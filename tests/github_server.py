@@ -161,6 +161,18 @@ class FakeGitHub:
             run = {**body, "id": self._next_id, "url": f"{api}/check-runs/{self._next_id}"}
             self.check_runs[self._next_id] = run
             return 201, run, {}
+        if (m := re.fullmatch(r"/commits/([0-9a-f]+)/check-runs", rest)) and method == "GET":
+            name = query.get("check_name", [None])[0]
+            runs = [r for r in self.check_runs.values()
+                    if r.get("head_sha") == m.group(1) and name in (None, r.get("name"))]  # fmt: skip
+            return 200, {"total_count": len(runs), "check_runs": runs}, {}
+        if (m := re.fullmatch(r"/check-runs/(\d+)", rest)) and method == "PATCH":
+            run = self.check_runs[int(m.group(1))]
+            run.update(body)
+            return 200, run, {}
+        if (m := re.fullmatch(r"/issues/comments/(\d+)", rest)) and method == "DELETE":
+            self.comments.pop(int(m.group(1)), None)
+            return 204, None, {}
         return 404, {"message": "Not Found"}, {}
 
     # --- serving --------------------------------------------------------------------------
@@ -178,7 +190,7 @@ class FakeGitHub:
                 status, payload, headers = fake.handle(
                     self.command, parsed.path, parse_qs(parsed.query), body
                 )
-                data = json.dumps(payload).encode()
+                data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -52,6 +52,9 @@ COMMENT_NAME_LIMIT: Final = 150
 MAX_ATTEMPTS: Final = 4
 BACKOFF_S: Final = 2.0
 BACKOFF_CAP_S: Final = 30.0
+RETRY_BUDGET_S: Final = 30.0
+"""Most time one publish waits between retries, all calls together; past it,
+publishing gives up on GitHub (in one line) and the verdict stands."""
 DEFAULT_BOT: Final = "github-actions[bot]"
 _TITLE_LIMIT: Final = 250
 MAX_CHARTS: Final = 5
@@ -70,7 +73,7 @@ _SHRINK_STEPS: Final[tuple[dict[str, Any], ...]] = (
 class PublishResult:
     """What publishing did, for the CLI to report."""
 
-    check_run: Literal["created", "skipped", "failed", "dry-run"] = "skipped"
+    check_run: Literal["created", "updated", "skipped", "failed", "dry-run"] = "skipped"
     comment: Literal["created", "updated", "skipped", "failed", "dry-run"] = "skipped"
     summary_written: bool = False
     messages: list[str] = field(default_factory=list)
@@ -167,7 +170,8 @@ def _retryable(err: Exception) -> bool:
 
 
 def _read_only(err: GithubException) -> bool:
-    return err.status == 403 and "not accessible by integration" in _message(err).lower()
+    """A token that may not write here: any 403 that is not a rate limit."""
+    return err.status == 403 and "rate limit" not in _message(err).lower()
 
 
 def _delay_s(err: Exception, attempt: int) -> float:
@@ -198,6 +202,7 @@ class GitHubClient:
         self.config = config
         self.sleep = sleep
         self.max_attempts = max_attempts
+        self.waited_s = 0.0
 
     def _call(
         self,
@@ -217,9 +222,12 @@ class GitHubClient:
             except (GithubException, requests.RequestException) as err:
                 if isinstance(err, GithubException) and _read_only(err):
                     raise ReadOnlyTokenError(f"{what}: {_message(err)}") from None
-                if not _retryable(err) or attempt == self.max_attempts - 1:
+                delay = _delay_s(err, attempt)
+                out_of_budget = self.waited_s + delay > RETRY_BUDGET_S
+                if not _retryable(err) or attempt == self.max_attempts - 1 or out_of_budget:
                     raise self._error(what, err) from None
-                self.sleep(_delay_s(err, attempt))
+                self.waited_s += delay
+                self.sleep(delay)
             if reconcile is not None:
                 done = reconcile()
                 if done is not None:
@@ -246,10 +254,41 @@ class GitHubClient:
             "output": {"title": title[:_TITLE_LIMIT], "summary": summary},
         }
 
-    def create_check_run(self, payload: dict[str, Any]) -> None:
+    def upsert_check_run(self, payload: dict[str, Any]) -> str:
+        """perfgate's one check run on the head commit: found by name and head sha
+        and edited (a re-run), or created once; a retried create that took effect
+        after all is found and edited, never doubled. Returns "created" or "updated"."""
         repo = self.client.get_repo(self._repository())
         args = {k: v for k, v in payload.items() if v is not None}
-        self._call("creating the check run", lambda: repo.create_check_run(**args))
+        edits = {k: v for k, v in args.items() if k not in ("name", "head_sha")}
+
+        def find() -> Any:
+            commit = repo.get_commit(str(payload["head_sha"]))
+            for run in commit.get_check_runs(check_name=str(payload["name"])):
+                return run
+            return None
+
+        def edit(run: Any) -> None:
+            self._call("updating the check run", lambda: run.edit(**edits))
+
+        existing = self._call("finding the check run", find)
+        if existing is not None:
+            edit(existing)
+            return "updated"
+
+        def created_after_all() -> str | None:
+            run = find()
+            if run is None:
+                return None
+            edit(run)
+            return "created"
+
+        def create() -> str:
+            repo.create_check_run(**args)
+            return "created"
+
+        result: str = self._call("creating the check run", create, reconcile=created_after_all)
+        return result
 
     # --- sticky comment -----------------------------------------------------------------------
 
@@ -294,6 +333,7 @@ class GitHubClient:
         existing = self._find(issue, author)
         if existing is not None:
             self._edit(existing, body)
+            self._drop_duplicates(issue, author)
             return "updated"
 
         def created_after_all() -> str | None:
@@ -309,7 +349,23 @@ class GitHubClient:
             return "created"
 
         result: str = self._call("creating the comment", create, reconcile=created_after_all)
+        self._drop_duplicates(issue, author)
         return result
+
+    def _drop_duplicates(self, issue: Issue, author: str) -> None:
+        """Two publishes that raced (list, then create) may both have created a
+        comment: keep the oldest of ours, delete the others."""
+
+        def ours() -> list[IssueComment]:
+            return [
+                c
+                for c in issue.get_comments()
+                if c.user.login == author and MARKER in (c.body or "")
+            ]
+
+        found: list[IssueComment] = self._call("listing comments", ours)
+        for extra in sorted(found, key=lambda c: c.id)[1:]:
+            self._call("deleting a duplicate comment", extra.delete)
 
     def resolve_pull_request(self) -> tuple[int, tuple[str, ...]] | None:
         """The open pull request whose head is ``ctx.head_sha``, and its labels.

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from github import Github
 
 from perfgate._config import Config
-from perfgate._errors import PublishError, ReadOnlyTokenError
+from perfgate._errors import PublishError, ReadOnlyTokenError, WriteError
 from perfgate.publish._github import (
     CHECK_SUMMARY_LIMIT,
     GitHubClient,
@@ -93,8 +93,7 @@ class CheckRun:
     def publish(self, item: Publication) -> str:
         if not item.ctx.head_sha:
             return "skipped: no head commit (GITHUB_SHA or --sha): skipped the check run"
-        self.client.create_check_run(item.check)
-        return "created"
+        return self.client.upsert_check_run(item.check)
 
 
 class StickyComment:
@@ -143,8 +142,9 @@ def publish(
 ) -> PublishResult:
     """Write the job summary, then the check run and the sticky comment.
 
-    A read-only token skips the check and the comment with one message; other
-    GitHub errors raise :class:`PublishError` (after the job summary is written).
+    Nothing here raises for GitHub's or the file system's reasons: a publisher
+    that fails is recorded as ``failed`` with a one-line message, and the rest
+    still run (a read-only token skips the remaining GitHub calls).
     """
     result = PublishResult(comparison=comparison)
     client = GitHubClient(
@@ -182,18 +182,31 @@ def publish(
         result.messages.append("no GITHUB_TOKEN: skipped the check run and the comment")
     else:
         remote = [CheckRun(client), StickyComment(client)]
-    for publisher in local:
-        result.record(publisher.target, publisher.publish(item))
-    try:
-        for publisher in remote:
+    # Degrade, don't fail: each publisher does what it can; one that cannot (a
+    # read-only or forbidden token, GitHub down past the retry budget, an
+    # unwritable summary) says so in one line, and the others still run. The
+    # verdict, not publishing, decides the exit code.
+    read_only = False
+    for publisher in [*local, *remote]:
+        if read_only and publisher in remote:
+            result.record(publisher.target, "skipped: read-only token")
+            continue
+        try:
             outcome = publisher.publish(item)
-            result.record(publisher.target, outcome)
-            if outcome.startswith("skipped:"):
-                result.messages.append(outcome.removeprefix("skipped:").strip())
-    except ReadOnlyTokenError as err:
-        result.messages.append(
-            f"the token cannot write ({err}); this is expected on pull requests from forks: "
-            "the job summary has the report, and docs/ci.md shows the workflow_run recipe "
-            "that publishes it"
-        )
+        except ReadOnlyTokenError as err:
+            read_only = True
+            result.record(publisher.target, "failed")
+            result.messages.append(
+                f"the token cannot write ({err}); this is expected on pull requests from forks: "
+                "the job summary has the report, and docs/ci.md shows the workflow_run recipe "
+                "that publishes it"
+            )
+            continue
+        except (PublishError, WriteError) as err:
+            result.record(publisher.target, "failed")
+            result.messages.append(f"{publisher.target} not published: {err}")
+            continue
+        result.record(publisher.target, outcome)
+        if outcome.startswith("skipped:"):
+            result.messages.append(outcome.removeprefix("skipped:").strip())
     return result

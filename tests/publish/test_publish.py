@@ -13,10 +13,10 @@ import pytest
 from github import Auth, Github
 
 from perfgate import Comparison, Config, Verdict, compare
-from perfgate._errors import PublishError
 from perfgate.publish._github import (
     COMMENT_LIMIT,
     MARKER,
+    RETRY_BUDGET_S,
     build_comment,
     label_acceptance,
 )
@@ -126,7 +126,9 @@ def test_republish_edits_the_one_comment(github, tmp_path, results):
     mine = [c for c in github.comments_on(7) if c["login"] == "github-actions[bot]"]
     assert len(mine) == 1
     assert "### ✅ perfgate: pass" in mine[0]["body"]
-    assert [c["conclusion"] for c in github.check_runs.values()] == ["failure", "success"]
+    # One check run per head commit: the re-run edited it from failure to success.
+    assert [c["conclusion"] for c in github.check_runs.values()] == ["success"]
+    assert result.check_run == "updated"
     # The impostor's comment was matched by marker only, never by identity: untouched.
     assert any(
         c["login"] == "mallory" and "someone else" in c["body"] for c in github.comments_on(7)
@@ -152,20 +154,41 @@ def test_5xx_then_success_never_duplicates(github, tmp_path, results, after_effe
     assert len(github.check_runs) == 1
 
 
-def test_persistent_5xx_is_an_error_after_the_summary(github, tmp_path, results):
+def test_persistent_5xx_degrades_within_the_retry_budget(github, tmp_path, results):
+    """GitHub down: the check run gives up after the stated retry budget, in one
+    message; the comment and the summary still go out; nothing raises."""
     github.fail("POST", r"/check-runs$", 503, times=10, message="unavailable")
-    with pytest.raises(
-        PublishError, match="creating the check run: GitHub answered 503: unavailable"
-    ):
-        _publish(_comparison(results, slow=True), _ctx(github, tmp_path))
-    assert (tmp_path / "summary.md").is_file()
+    waits: list[float] = []
+    result = publish(
+        _comparison(results, slow=True), _ctx(github, tmp_path), Config(), [],
+        client_factory=_client, sleep=waits.append,
+    )  # fmt: skip
+    assert result.check_run == "failed"
+    assert result.comment == "created"
+    assert result.summary_written
+    assert sum(waits) <= RETRY_BUDGET_S
+    (message,) = result.messages
+    assert "creating the check run: GitHub answered 503: unavailable" in message
+
+
+def test_any_403_and_an_unwritable_summary_degrade(github, tmp_path, results):
+    github.fail("POST", r"/check-runs$", 403, times=1, message="Forbidden by an org policy")
+    ctx = _ctx(github, tmp_path, step_summary=tmp_path / "missing-dir" / "summary.md")
+    result = _publish(_comparison(results, slow=True), ctx)
+    assert (result.summary_written, result.check_run, result.comment) == (
+        False,
+        "failed",
+        "skipped",
+    )
+    assert any("job summary not published" in m for m in result.messages)
+    assert any("Forbidden by an org policy" in m for m in result.messages)
 
 
 def test_read_only_token_degrades_cleanly(github, tmp_path, results):
     github.read_only = True
     result = _publish(_comparison(results, slow=True), _ctx(github, tmp_path))
     assert result.summary_written
-    assert result.check_run == "skipped"
+    assert result.check_run == "failed"
     assert result.comment == "skipped"
     (message,) = result.messages
     assert "token cannot write" in message
@@ -315,10 +338,11 @@ def test_cli_publish_end_to_end_and_the_token_never_shows(github, tmp_path, resu
     assert forked.returncode == 1
     assert "token cannot write" in forked.stderr
     github.read_only = False
-    github.fail("POST", "/check-runs", 401, times=1, message=f"Bad credentials {TOKEN}")
+    github.fail("PATCH", "/check-runs/", 401, times=1, message=f"Bad credentials {TOKEN}")
     broken = _cli(["publish", str(report)], env, tmp_path)
-    assert broken.returncode == 2
-    assert broken.stderr.count("\n") == 1
+    assert broken.returncode == 1  # degrade, don't fail: the verdict stays the exit code
+    assert "check run not published: updating the check run: GitHub answered 401" in broken.stderr
+    assert "comment updated" in broken.stderr  # the comment still went out
     for output in (done, again, forked, broken):
         assert TOKEN not in output.stdout + output.stderr
 
@@ -556,3 +580,23 @@ def test_a_hostile_fork_report_is_inert_in_comment_check_run_and_summary(github,
         for line in body.splitlines():
             if line.startswith("| ") and not line.startswith("|:"):
                 assert line.replace("\\|", "").count("|") in (4, 6, 7), (where, line[:120])
+
+
+def test_a_lost_check_run_response_is_reconciled_not_doubled(github, tmp_path, results):
+    """A 503 after GitHub created the check run: the retry finds and edits it."""
+    github.fail("POST", r"/check-runs$", 503, times=1, after_effect=True)
+    result = _publish(_comparison(results, slow=True), _ctx(github, tmp_path))
+    assert result.check_run == "created"
+    assert len(github.check_runs) == 1
+
+
+def test_two_publishes_that_raced_leave_one_comment(github, tmp_path, results):
+    """Both listed, found nothing, and created: the next publish keeps the oldest."""
+    first = github.add_comment(7, f"{MARKER}\nrace one", login="github-actions[bot]")
+    github.add_comment(7, f"{MARKER}\nrace two", login="github-actions[bot]")
+    github.add_comment(7, "an ordinary comment", login="github-actions[bot]")
+    result = _publish(_comparison(results, slow=True), _ctx(github, tmp_path))
+    assert result.comment == "updated"
+    ours = [c for c in github.comments_on(7) if MARKER in c["body"]]
+    assert [c["id"] for c in ours] == [first]
+    assert len(github.comments_on(7)) == 2  # the ordinary comment is untouched
