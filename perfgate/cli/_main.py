@@ -421,8 +421,14 @@ def run_merge(output: Path, inputs: Sequence[Path]) -> int:
     """``perfgate merge``: combine results files, keeping every run separate."""
     from perfgate.capture._atomic import locked
 
+    def load() -> tuple[ResultsFile, float | None]:
+        stamp = output.stat().st_mtime_ns if output in inputs and output.is_file() else None
+        return merge_results([load_results(path, _warn) for path in inputs]), stamp
+
+    merged, stamp = load()  # bad input stops here, before anything is written
     with locked(output):  # two merges into one target: one after the other
-        merged = merge_results([load_results(path, _warn) for path in inputs])
+        if stamp is not None and output.stat().st_mtime_ns != stamp:
+            merged, _ = load()  # the target (also an input) changed meanwhile
         save_results(output, merged)
     print(f"perfgate: wrote {output} ({len(merged.runs)} runs)", file=sys.stderr)
     return EXIT_PASS
