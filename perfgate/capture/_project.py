@@ -45,6 +45,10 @@ def read_tool_table(pyproject: Path) -> dict[str, Any]:
         raise ConfigError(f"{pyproject}: cannot read ({err.strerror})") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{pyproject}: not valid TOML ({err})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{pyproject}: not valid TOML (not UTF-8)") from None
+    except RecursionError:
+        raise ConfigError(f"{pyproject}: not valid TOML (nested too deeply)") from None
     tool = document.get("tool", {})
     table = tool.get("perfgate", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from perfgate._errors import InputError
 
@@ -20,6 +20,8 @@ __all__ = ["DEFAULT_API_URL", "GitHubContext"]
 
 DEFAULT_API_URL: Final = "https://api.github.com"
 DEFAULT_SERVER_URL: Final = "https://github.com"
+MAX_EVENT_BYTES: Final = 25 * 1024**2
+"""GitHub's webhook payloads are capped at 25 MB."""
 
 
 class GitHubContext(BaseModel):
@@ -75,7 +77,7 @@ class GitHubContext(BaseModel):
         if run:
             # The privileged workflow's own payload (trusted): the run that measured
             # the pull request, its head commit, and its pull request when not a fork.
-            pulls = [p for p in run.get("pull_requests", []) if isinstance(p, dict)]
+            pulls = [p for p in _list(run, "pull_requests") if isinstance(p, dict)]
             number = pulls[0].get("number") if pulls else None
             head = {"sha": run.get("head_sha")}
             head_repo = _dict(run, "head_repository").get("full_name")
@@ -83,17 +85,20 @@ class GitHubContext(BaseModel):
             head_owner = _dict(_dict(run, "head_repository"), "owner").get("login")
         labels = tuple(
             str(label["name"])
-            for label in pull.get("labels", [])
+            for label in _list(pull, "labels")
             if isinstance(label, dict) and isinstance(label.get("name"), str)
         )
         actor = _dict(event, "sender").get("login") if event.get("action") == "labeled" else None
+        head = {"sha": _text(head.get("sha"))}
+        base = {"sha": _text(base.get("sha"))}
+        head_repo, repo_name = _text(head_repo), _text(repo_name)
         values: dict[str, Any] = {
             "repository": environ.get("GITHUB_REPOSITORY") or repo_name,
             "api_url": environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
             "server_url": environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
             "token": environ.get("GITHUB_TOKEN") or None,
             "event_name": environ.get("GITHUB_EVENT_NAME"),
-            "pr_number": number if isinstance(number, int) else None,
+            "pr_number": number if type(number) is int and number > 0 else None,
             "head_sha": head.get("sha") or environ.get("GITHUB_SHA"),
             "base_sha": base.get("sha"),
             "head_branch": head_branch if isinstance(head_branch, str) else None,
@@ -105,7 +110,22 @@ class GitHubContext(BaseModel):
             "step_summary": environ.get("GITHUB_STEP_SUMMARY") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as err:
+            from perfgate._validation import describe_validation_error
+
+            raise InputError(f"the GitHub context: {describe_validation_error(err)}") from None
+
+
+def _list(mapping: Mapping[str, Any], key: str) -> list[Any]:
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    """An event field that should be a string: anything else counts as absent."""
+    return value if isinstance(value, str) and value else None
 
 
 def _dict(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -114,12 +134,16 @@ def _dict(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 def _read_event(path: Path) -> dict[str, Any]:
+    from perfgate.results._readers import read_regular_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(path, MAX_EVENT_BYTES))
     except FileNotFoundError:
         raise InputError(f"{path}: event file not found (GITHUB_EVENT_PATH)") from None
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
         raise InputError(f"{path}: cannot read the event file ({err})") from None
+    except RecursionError:
+        raise InputError(f"{path}: cannot read the event file (nested too deeply)") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: the event file is not a JSON object")
     return data

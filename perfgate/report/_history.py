@@ -75,7 +75,8 @@ def summarise(results: ResultsFile, now: datetime | None = None) -> HistoryEntry
 def load_history(path: Path, warn: Warn) -> list[HistoryEntry]:
     """Every readable line of the history file (a missing file is an empty history)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Undecodable bytes become U+FFFD: that line fails validation and is skipped.
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return []
     except OSError as err:

@@ -94,8 +94,10 @@ class Summary(_Strict):
     @field_validator("median", "mean", "min", "max")
     @classmethod
     def _finite_positive(cls, value: float) -> float:
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"summary value {value!r} is not a finite time > 0")
+        if not math.isfinite(value) or not MIN_VALUE <= value <= MAX_VALUE:
+            raise ValueError(
+                f"summary value {value!r} is not a time within {MIN_VALUE:g} to {MAX_VALUE:g}"
+            )
         return value
 
 
@@ -104,17 +106,31 @@ DEFER_SAMPLE_CHECKS: Final = "perfgate.defer_sample_checks"
 pass (:class:`ResultsFile`) instead of benchmark by benchmark."""
 
 
+MAX_VALUE: Final = 1e100
+MIN_VALUE: Final = 1e-100
+"""Samples lie within these (or are 0 for counts), so that no ratio of two can
+overflow a float: 1e-300 against 1e300 is not a measurement."""
+
+
+def _good(values: npt.NDArray[np.float64], kind: Kind) -> npt.NDArray[np.bool_]:
+    in_range = np.isfinite(values) & (np.abs(values) <= MAX_VALUE)
+    positive = values >= MIN_VALUE
+    return in_range & (positive if kind is Kind.TIME else (positive | (values == 0)))
+
+
 def _sample_problem(values: npt.NDArray[np.float64], kind: Kind) -> str | None:
     """What is wrong with these samples (the first bad one), or ``None``."""
     if not values.size:
         return None
-    good = np.isfinite(values) & (values > 0 if kind is Kind.TIME else values >= 0)
+    good = _good(values, kind)
     if good.all():
         return None
     index = int(np.flatnonzero(~good)[0])
     value = float(values[index])
     if not math.isfinite(value):
         return f"sample {index} is {value!r}; values must be finite"
+    if abs(value) > MAX_VALUE or (0 < abs(value) < MIN_VALUE):
+        return f"sample {index} is {value!r}; values must lie within {MIN_VALUE:g} to {MAX_VALUE:g}"
     what = "times must be > 0" if kind is Kind.TIME else "counts must be >= 0"
     return f"sample {index} is {value!r}; {what}"
 
@@ -228,7 +244,7 @@ class ResultsFile(_Strict):
                     groups.setdefault((bench.kind, len(bench.samples)), []).append((r, b, bench))
         for (kind, _length), members in groups.items():
             values = np.array([bench.samples.array for _, _, bench in members])
-            good = np.isfinite(values) & (values > 0 if kind is Kind.TIME else values >= 0)
+            good = _good(values, kind)
             bad_rows = np.flatnonzero(~good.all(axis=1))
             if bad_rows.size:
                 r, b, bench = members[int(bad_rows[0])]

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
@@ -279,10 +279,32 @@ def parse_results(text: str | bytes, where: str, warn: Warn = _ignore) -> Result
         return results_from_document(data, where, warn)
 
 
+MAX_RESULTS_BYTES: Final = 2 * 1024**3
+"""2 GiB: about 250 million packed samples; anything larger is not a results file."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes: never a FIFO, a
+    device or ``/dev/zero`` (which would block or never end). Raises
+    :class:`InputError`, or ``OSError`` subclasses for the caller to word."""
+    import stat
+
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(21, "is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file (a FIFO, a device or a socket)")
+    if info.st_size > limit:
+        raise InputError(f"{path}: {info.st_size:,} bytes, more than the {limit:,} perfgate reads")
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)[:limit]
+
+
 def load_results(path: Path, warn: Warn = _ignore) -> ResultsFile:
-    """Load a perfgate results file or pytest-benchmark JSON from ``path``."""
+    """Load a perfgate results file or pytest-benchmark JSON from ``path``
+    (a regular file of at most :data:`MAX_RESULTS_BYTES`)."""
     try:
-        text = path.read_bytes()
+        text = read_regular_file(path, MAX_RESULTS_BYTES)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -32,7 +32,8 @@ def test_long_sample_lists_are_packed_and_short_ones_are_not(results):
 
 
 def test_packing_is_lossless_for_awkward_floats():
-    values = (1e-9, 0.1 + 0.2, math.pi, 1e300, 5e-324) * 20
+    # Awkward, within the accepted range (1e-100 to 1e100: no ratio can overflow).
+    values = (1e-9, 0.1 + 0.2, math.pi, 9.999999999999999e99, 1.0000000000000002e-100) * 20
     bench = Benchmark(name="a", samples=values)
     again = Benchmark.model_validate(bench.model_dump())
     assert "samples_packed" in bench.model_dump()
@@ -90,3 +91,9 @@ def test_the_committed_v1_golden_file_still_loads():
     assert counter.kind is Kind.COUNTER
     assert counter.samples == (155320066.0,)
     assert loaded.runs[1].environment == {"git_commit": "bbbbbbb"}
+
+
+@pytest.mark.parametrize("value", [1e300, 5e-324, 1e-101])
+def test_values_that_could_overflow_a_ratio_are_refused(value):
+    with pytest.raises(ValidationError, match="within 1e-100 to 1e"):
+        Benchmark(name="a", samples=(value, 1e-3))

@@ -1,0 +1,112 @@
+"""Bad input of every reader is one line and exit 2, never a traceback or exit 1
+(the classes a probe of the landed code found crashing, issue 14)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from perfgate import save_results
+from perfgate.cli._main import main
+
+
+@pytest.fixture
+def files(tmp_path, results) -> dict[str, Path]:
+    good = tmp_path / "good.json"
+    save_results(good, results({"x": [1e-3, 1.01e-3]}))
+    return {"good": good}
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+CASES = {
+    "config not UTF-8": ("config", b'[tool.perfgate]\nthreshold_pct = "\xff"\n'),
+    "config nested 100,000 deep": (
+        "config",
+        b"[tool.perfgate]\nx = " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    ),
+    "config not a table": ("config", b"[tool]\nperfgate = 3\n"),
+    "results nested 100,000 deep": ("results", b"[" * 100_000 + b"]" * 100_000),
+    "results not UTF-8": ("results", b'{"schema": "\xff"}'),
+    "samples_packed of the wrong type": ("results", None),
+    "a ratio of 1e-300 to 1e300": ("results", None),
+    "string samples": ("results", None),
+}
+
+
+def _results_case(name: str, good: Path) -> bytes:
+    data = json.loads(good.read_text())
+    bench = data["runs"][0]["benchmarks"][0]
+    if name == "samples_packed of the wrong type":
+        bench.pop("samples", None)
+        bench["samples_packed"] = 12345
+    elif name == "a ratio of 1e-300 to 1e300":
+        bench["samples"] = [1e300, 1e300]
+    else:
+        bench["samples"] = ["0.1", True]
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_exit_2_in_one_line(case, files, tmp_path, capsys):
+    kind, data = CASES[case]
+    args = ["compare", str(files["good"])]
+    if kind == "config":
+        config = _write(tmp_path, "pyproject.toml", data)
+        args = ["--config", str(config), *args, str(files["good"])]
+    else:
+        data = data if data is not None else _results_case(case, files["good"])
+        args.append(str(_write(tmp_path, "bad.json", data)))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("perfgate: error: ")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_devices_and_fifos_are_refused_not_read(files, tmp_path, capsys):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        assert main(["compare", str(path), str(files["good"])]) == 2
+        assert "not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"pull_request": {"number": "7", "head": {"sha": 5}, "labels": "x"}, "number": [1]},
+        {"pull_request": {"labels": 5, "number": True}, "workflow_run": {"pull_requests": "x"}},
+        "[" * 100_000 + "]" * 100_000,
+        b"\xff\xfe",
+    ],
+)
+def test_wrongly_typed_or_broken_event_files(event, files, tmp_path, monkeypatch, capsys):
+    report = tmp_path / "report.json"
+    assert main(["compare", str(files["good"]), str(files["good"]), "--format", "json",
+                 "-o", str(report)]) == 0  # fmt: skip
+    raw = (
+        event
+        if isinstance(event, bytes)
+        else (event if isinstance(event, str) else json.dumps(event)).encode()
+    )
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(_write(tmp_path, "event.json", raw)))
+    capsys.readouterr()
+    code = main(["publish", "--dry-run", str(report)])
+    err = capsys.readouterr().err
+    assert code in (0, 2), err  # a wrongly typed field counts as absent; broken JSON is input
+    assert "Traceback" not in err
+    assert "internal error" not in err
+
+
+def test_an_undecodable_history_line_is_skipped_with_a_warning(files, tmp_path, capsys):
+    history = _write(tmp_path, "history.jsonl", b"\xff\xfe\n")
+    assert main(["history", "add", str(files["good"]), "--history", str(history)]) == 0
+    assert "skipped a bad history line" in capsys.readouterr().err
