@@ -285,9 +285,15 @@ def _files(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
     """(file, named explicitly) for every candidate file under ``paths``."""
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for found in sorted(path.rglob("*")):
-                if found.is_file() and found.suffix in _RECORD_SUFFIXES:
-                    yield found, False
+                if not (found.is_file() and found.suffix in _RECORD_SUFFIXES):
+                    continue
+                # A symlink in .runs/ may point anywhere: read only what stays inside
+                # the tree that was named (rglob does not descend into linked dirs).
+                if found.is_symlink() and not found.resolve().is_relative_to(root):
+                    continue
+                yield found, False
         elif path.exists():
             yield path, True
         else:
