@@ -18,7 +18,7 @@ PERF_DIR := .perfgate
 CAPTURE_VENV ?= .venv-capture
 CAPTURE_STAMP := $(CAPTURE_VENV)/.perfgate-capture-env
 
-.PHONY: install capture-env valgrind test lint demo perf-baseline perf-check accuracy accuracy-live clean
+.PHONY: install capture-env valgrind test lint demo perf-baseline perf-check accuracy accuracy-live fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
@@ -50,8 +50,8 @@ test: install capture-env valgrind
 	$(MAKE) --no-print-directory lint
 
 lint: install
-	$(BIN)/ruff check perfgate tests examples accuracy
-	$(BIN)/ruff format --check perfgate tests examples accuracy
+	$(BIN)/ruff check perfgate tests examples accuracy reliability
+	$(BIN)/ruff format --check perfgate tests examples accuracy reliability
 	$(BIN)/mypy
 
 demo: install
@@ -102,6 +102,16 @@ accuracy-live: install
 	$(BIN)/python accuracy/live_ab.py --config alternate-unpinned --repetitions 1
 	$(BIN)/python accuracy/live_ab.py --config process --repetitions 1
 	$(BIN)/python accuracy/score.py --data accuracy/data --draws $(ACCURACY_DRAWS)
+
+# Mutation fuzzing of every reader, FUZZ_MINUTES per reader (7 readers), and the
+# fault trials that write docs/reliability.md (about 15 minutes; needs root for
+# the full-disk tmpfs).
+FUZZ_MINUTES ?= 10
+fuzz: install
+	$(BIN)/python reliability/fuzz.py --minutes $(FUZZ_MINUTES)
+
+reliability: install
+	$(BIN)/python reliability/faults.py --out docs/reliability.md
 
 clean:
 	rm -rf $(VENV) $(CAPTURE_VENV) $(PERF_DIR) build *.egg-info

@@ -49,6 +49,8 @@ class FakeGitHub:
     """Open pull requests: {"number": N, "head_sha": SHA, "labels": [names]}, and
     optionally "head_owner", "head_ref" and "fork" (True: GitHub's commit lookup misses it)."""
     faults: list[Fault] = field(default_factory=list)
+    garble: Any = None
+    """When set: a function that turns each response body (bytes) into another."""
     requests: list[Request] = field(default_factory=list)
     _next_id: int = 1000
     url: str = ""
@@ -191,6 +193,8 @@ class FakeGitHub:
                     self.command, parsed.path, parse_qs(parsed.query), body
                 )
                 data = b"" if payload is None else json.dumps(payload).encode()
+                if fake.garble is not None:
+                    data = fake.garble(data)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -228,6 +228,12 @@ class GitHubClient:
                     raise self._error(what, err) from None
                 self.waited_s += delay
                 self.sleep(delay)
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                # A reply PyGithub could not parse (malformed JSON, missing fields):
+                # GitHub's problem, reported in one line, never an internal error.
+                raise PublishError(
+                    f"{what}: GitHub's reply was not understood ({type(err).__name__})"
+                ) from None
             if reconcile is not None:
                 done = reconcile()
                 if done is not None:
@@ -297,7 +303,7 @@ class GitHubClient:
             return self.config.comment_author
         try:
             return str(self.client.get_user().login)
-        except (GithubException, requests.RequestException):
+        except (GithubException, requests.RequestException, ValueError, KeyError, TypeError):
             # The workflow token is an installation token: it cannot read /user.
             return DEFAULT_BOT
 

@@ -600,3 +600,24 @@ def test_two_publishes_that_raced_leave_one_comment(github, tmp_path, results):
     ours = [c for c in github.comments_on(7) if MARKER in c["body"]]
     assert [c["id"] for c in ours] == [first]
     assert len(github.comments_on(7)) == 2  # the ordinary comment is untouched
+
+
+@pytest.mark.parametrize(
+    "garble",
+    [
+        lambda d: d[: len(d) // 2],
+        lambda d: b"<html>502 Bad Gateway</html>",
+        lambda d: b'{"id": "x"}',
+    ],
+    ids=["cut", "html", "wrong-shape"],
+)
+def test_a_malformed_github_reply_degrades_and_the_verdict_stands(
+    github, tmp_path, garble, results
+):
+    github.garble = garble
+    result = _publish(_comparison(results, slow=False, runs=10), _ctx(github, tmp_path))
+    assert result.summary_written
+    assert result.comparison.verdict == Verdict.PASS
+    assert all(
+        "not published" in m or "cannot write" in m or "could not" in m for m in result.messages
+    )
