@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ import pytest
 import scipy.stats  # noqa: F401
 
 from perfgate import Benchmark, Kind, ResultsFile, Run
+from tests.github_server import FakeGitHub
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -82,3 +85,22 @@ def four_times() -> tuple[ResultsFile, ResultsFile]:
         base[f"noisy{i}"] = [1e-3 * v for v in before]
         cur[f"noisy{i}"] = [1e-3 * v for v in after]
     return make_results(base, spread=0.001), make_results(cur, spread=0.001, seed=1)
+
+
+def git_as_dev(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` as a throwaway identity; its stripped output."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=dev", "-c", "user.email=dev@example.invalid", *args],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A GitHub-compatible server on 127.0.0.1 for the test (tests/github_server.py)."""
+    fake = FakeGitHub()
+    server = fake.start()
+    yield fake
+    server.shutdown()
+    server.server_close()

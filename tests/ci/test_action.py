@@ -16,13 +16,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import git_as_dev
 from tests.github_server import FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,38 +63,21 @@ def test_words(benchmark):
 """
 
 
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=dev", "-c", "user.email=dev@example.invalid", *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip()
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    server = fake.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def project(tmp_path) -> Path:
     origin = tmp_path / "origin.git"
-    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     work = tmp_path / "scratch"
-    _git(tmp_path, "clone", "-q", str(origin), str(work))
+    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
     (work / "fastlib").mkdir()
     (work / "fastlib" / "__init__.py").write_text(LIBRARY)
     (work / "tests" / "benchmarks").mkdir(parents=True)
     (work / "tests" / "benchmarks" / "test_fastlib.py").write_text(BENCHMARKS)
     (work / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
     (work / ".gitignore").write_text(".perfgate/\n__pycache__/\n")
-    _git(work, "add", "-A")
-    _git(work, "commit", "-qm", "a small package with benchmarks")
-    _git(work, "push", "-q", "origin", "HEAD:main")
+    git_as_dev(work, "add", "-A")
+    git_as_dev(work, "commit", "-qm", "a small package with benchmarks")
+    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
     return work
 
 
@@ -131,7 +114,7 @@ def _run_action(
         "GITHUB_EVENT_PATH": str(runner / "event.json"), "GITHUB_REF": ref,
         "GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": github.url,
         "GITHUB_SERVER_URL": "https://github.example", "GITHUB_RUN_ID": "77",
-        "GITHUB_SHA": _git(repo, "rev-parse", "HEAD"), "GITHUB_ENV": str(files["env"]),
+        "GITHUB_SHA": git_as_dev(repo, "rev-parse", "HEAD"), "GITHUB_ENV": str(files["env"]),
         "GITHUB_OUTPUT": str(files["output"]), "GITHUB_STEP_SUMMARY": str(files["summary.md"]),
         "RUNNER_TEMP": str(runner), "RUNNER_OS": "Linux",
     }  # fmt: skip
@@ -164,7 +147,11 @@ def _pull_request(repo: Path, number: int, branch: str, base: str) -> dict[str, 
         "number": number,
         "pull_request": {
             "number": number,
-            "head": {"sha": _git(repo, "rev-parse", "HEAD"), "ref": branch, "repo": head_repo},
+            "head": {
+                "sha": git_as_dev(repo, "rev-parse", "HEAD"),
+                "ref": branch,
+                "repo": head_repo,
+            },
             "base": {"sha": base, "ref": "main", "repo": head_repo},
             "labels": [],
         },
@@ -178,13 +165,13 @@ def _check_for(github: FakeGitHub, sha: str) -> dict[str, Any]:
 
 
 def test_from_nothing_to_neutral_success_and_a_named_failure(project, tmp_path, github):
-    main = _git(project, "rev-parse", "HEAD")
+    main = git_as_dev(project, "rev-parse", "HEAD")
     # A pull request that changes nothing measurable, before any baseline exists.
-    _git(project, "checkout", "-qb", "docs")
+    git_as_dev(project, "checkout", "-qb", "docs")
     (project / "README.md").write_text("fastlib\n")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "a readme")
-    docs_head = _git(project, "rev-parse", "HEAD")
+    git_as_dev(project, "add", "-A")
+    git_as_dev(project, "commit", "-qm", "a readme")
+    docs_head = git_as_dev(project, "rev-parse", "HEAD")
     event = _pull_request(project, 1, "docs", main)
     code, outputs, printed = _run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/1/merge"
@@ -196,19 +183,19 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(project, tmp_path, 
     assert "no baseline yet for 2 benchmarks" in comment["body"]
 
     # The push to main makes the baseline on the data branch: nobody commits it.
-    _git(project, "checkout", "-q", "main")
+    git_as_dev(project, "checkout", "-q", "main")
     push = {"ref": "refs/heads/main", "after": main,
             "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
     code, outputs, printed = _run_action(project, tmp_path, github, "push", push, "refs/heads/main")
     assert code == 0, printed
     assert outputs["verdict"] == "baseline"
-    stored = _git(project, "ls-tree", "-r", "--name-only", "origin/perfgate-data")
+    stored = git_as_dev(project, "ls-tree", "-r", "--name-only", "origin/perfgate-data")
     assert f"results/{main}.json" in stored.split()
     assert "history.jsonl" in stored.split()
-    assert _git(project, "status", "--porcelain") == ""
+    assert git_as_dev(project, "status", "--porcelain") == ""
 
     # The same pull request, run again: judged against the baseline, unchanged.
-    _git(project, "checkout", "-q", "docs")
+    git_as_dev(project, "checkout", "-q", "docs")
     code, outputs, printed = _run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/1/merge"
     )
@@ -219,12 +206,12 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(project, tmp_path, 
     assert "perfgate: pass" in comment["body"]
 
     # A real slowdown: checksum does three times the work.
-    _git(project, "checkout", "-q", "main")
-    _git(project, "checkout", "-qb", "slow")
+    git_as_dev(project, "checkout", "-q", "main")
+    git_as_dev(project, "checkout", "-qb", "slow")
     library = project / "fastlib" / "__init__.py"
     library.write_text(library.read_text().replace("ROUNDS = 1", "ROUNDS = 3"))
-    _git(project, "commit", "-qam", "process the data three times")
-    slow_head = _git(project, "rev-parse", "HEAD")
+    git_as_dev(project, "commit", "-qam", "process the data three times")
+    slow_head = git_as_dev(project, "rev-parse", "HEAD")
     event = _pull_request(project, 2, "slow", main)
     code, outputs, printed = _run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/2/merge"

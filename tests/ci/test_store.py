@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,28 +9,21 @@ import pytest
 from perfgate import GitError
 from perfgate.ci._store import DataBranch
 from perfgate.report._history import summarise
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip()
+from tests.conftest import git_as_dev
 
 
 @pytest.fixture
 def clone(tmp_path) -> Path:
     """A clone of a bare "origin" with three commits on main."""
     origin = tmp_path / "origin.git"
-    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     work = tmp_path / "work"
-    _git(tmp_path, "clone", "-q", str(origin), str(work))
+    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
     for i in range(3):
         (work / "f.txt").write_text(str(i))
-        _git(work, "add", "-A")
-        _git(work, "commit", "-qm", f"c{i}")
-    _git(work, "push", "-q", "origin", "HEAD:main")
+        git_as_dev(work, "add", "-A")
+        git_as_dev(work, "commit", "-qm", f"c{i}")
+    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
     return work
 
 
@@ -42,15 +34,15 @@ def _results(results, commit: str, value: float = 1e-3):
 def test_store_then_find_the_base_and_fall_back_to_an_ancestor(clone, results):
     store = DataBranch(clone)
     assert not store.fetch()  # no data branch yet
-    first = _git(clone, "rev-parse", "HEAD~1")
+    first = git_as_dev(clone, "rev-parse", "HEAD~1")
     stored = _results(results, first)
     store.store(first, stored.to_json(), summarise(stored), 30, print)
-    assert _git(clone, "status", "--porcelain") == ""  # the work tree is never touched
+    assert git_as_dev(clone, "status", "--porcelain") == ""  # the work tree is never touched
     assert store.fetch()
     exact = store.baseline_for(first, print)
     assert exact is not None
     assert (exact.exact, exact.commit) == (True, first)
-    head = _git(clone, "rev-parse", "HEAD")
+    head = git_as_dev(clone, "rev-parse", "HEAD")
     older = store.baseline_for(head, print)  # the head was never measured: its parent was
     assert older is not None
     assert (older.exact, older.commit) == (False, first)
@@ -59,7 +51,7 @@ def test_store_then_find_the_base_and_fall_back_to_an_ancestor(clone, results):
 
 def test_history_has_one_line_per_commit_and_old_results_are_dropped(clone, results):
     store = DataBranch(clone)
-    commits = _git(clone, "rev-list", "--reverse", "HEAD").split()
+    commits = git_as_dev(clone, "rev-list", "--reverse", "HEAD").split()
     for commit in [*commits, commits[-1]]:  # the last one measured twice (a re-run)
         measured = _results(results, commit)
         store.store(commit, measured.to_json(), summarise(measured), 2, print)
@@ -72,8 +64,8 @@ def test_a_push_that_loses_a_race_is_rebuilt_on_the_new_tip(clone, results, tmp_
     """Two jobs store at once: the second push is rejected, rebuilt on the first's
     commit and pushed again; neither baseline is lost."""
     other = tmp_path / "other"
-    _git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(other))
-    a, b = _git(clone, "rev-list", "HEAD").split()[:2]
+    git_as_dev(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(other))
+    a, b = git_as_dev(clone, "rev-list", "HEAD").split()[:2]
     mine, theirs = DataBranch(clone), DataBranch(other)
     theirs_results = _results(results, b)
     mine.fetch()  # sees no branch yet; the other job then pushes first

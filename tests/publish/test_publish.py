@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,15 +33,6 @@ HOSTILE = [
     "<script>alert(1)</script>",
     "x" * 5000,
 ]
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    server = fake.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
 
 
 def _client(ctx: GitHubContext) -> Github:
