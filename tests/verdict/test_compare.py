@@ -390,3 +390,17 @@ def test_lock_step_runs_are_paired_round_by_round_without_being_told(results):
     flat_head = [r.model_copy(update={"environment": {}}) for r in head_runs]
     unpaired = compare(ResultsFile(runs=tuple(flat)), ResultsFile(runs=tuple(flat_head)), Config())
     assert _status(unpaired, "x").noise != "interleaved"
+
+
+def test_a_speed_up_not_significant_across_the_suite_is_not_an_improvement(four_times):
+    """The 4x case reversed: 4x faster on its own interval, q = 0.10 over 13
+    benchmarks. A claimed speed-up must be established like a slowdown."""
+    base, current = four_times
+    comparison = compare(current, base, Config())
+    (fast,) = [b for b in comparison.benchmarks if b.name == "slow"]
+    assert fast.status == "inconclusive"
+    assert fast.why == "beyond-threshold"
+    assert fast.ci_high is not None
+    assert fast.ci_high < 0.95
+    assert "not established" in fast.reason
+    assert comparison.conclusion == "neutral"
