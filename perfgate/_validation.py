@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -33,6 +34,9 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
     return current
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def describe_validation_error(err: ValidationError, model: type[BaseModel] | None = None) -> str:
     """The first problem of a pydantic error, on one line, with its location.
 
@@ -44,8 +48,11 @@ def describe_validation_error(err: ValidationError, model: type[BaseModel] | Non
         unknown = [e["loc"] for e in errors if e["type"] == "extra_forbidden"]
         known = ", ".join(_model_at(model, first["loc"]).model_fields)
         names = ", ".join(repr(_location(loc)) for loc in unknown)
-        return f"unknown key {names} (known keys: {known})"
+        return _CONTROL.sub("?", f"unknown key {names} (known keys: {known})")
     where = _location(first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
+    text = f"{where}: {message}{more}" if where else f"{message}{more}"
+    # Keys and values come from the input: no newline or control character may
+    # split the one-line message.
+    return _CONTROL.sub("?", text)

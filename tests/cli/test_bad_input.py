@@ -110,3 +110,17 @@ def test_an_undecodable_history_line_is_skipped_with_a_warning(files, tmp_path, 
     history = _write(tmp_path, "history.jsonl", b"\xff\xfe\n")
     assert main(["history", "add", str(files["good"]), "--history", str(history)]) == 0
     assert "skipped a bad history line" in capsys.readouterr().err
+
+
+def test_a_key_with_a_newline_still_gives_a_one_line_message(files, tmp_path, capsys):
+    """Found by make fuzz: a fuzzed key holding a newline split the message."""
+    data = json.loads(files["good"].read_text())
+    data["environment"]["bad\nkey"] = 1
+    bad = _write(tmp_path, "bad.json", json.dumps(data).encode())
+    from perfgate import InputError, load_results
+
+    with pytest.raises(InputError) as caught:
+        load_results(bad)
+    assert "\n" not in str(caught.value)
+    assert main(["compare", str(files["good"]), str(bad)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
