@@ -183,6 +183,7 @@ def _client(ctx):
 def github_faults(trials: int, scratch: Path) -> list[Row]:
     comparison = _comparison()
     rows = []
+    counts: dict[str, tuple[int, int]] = {}
     race = Row("two publishes at once (one pull request)", trials)
     lost_response = Row("503 after the check run and the comment were created", trials)
     down = Row("GitHub down (503 on every write)", trials)
@@ -214,14 +215,22 @@ def github_faults(trials: int, scratch: Path) -> list[Row]:
                     if result.summary_written is False:
                         row.lost += 1
                 row.recover_s = max(row.recover_s, time.monotonic() - started)
-                row.duplicates += max(0, len(fake.comments_on(7)) - 1)
-                row.duplicates += max(0, len(fake.check_runs) - 1)
+                extra_comments = max(0, len(fake.comments_on(7)) - 1)
+                extra_runs = max(0, len(fake.check_runs) - 1)
+                row.duplicates += extra_comments + extra_runs
+                counts[row.fault] = (counts.get(row.fault, (0, 0))[0] + extra_comments,
+                                     counts.get(row.fault, (0, 0))[1] + extra_runs)  # fmt: skip
             except Exception:  # noqa: BLE001 - a crash is what is counted
                 row.bad_exits += 1
             finally:
                 server.shutdown()
                 server.server_close()
-    race.note = "each publish re-checks after creating and deletes a duplicate it made"
+    comments, runs = counts.get(race.fault, (0, 0))
+    race.note = (
+        f"{comments} duplicate comments (each publish re-checks after creating and deletes a "
+        f"duplicate); {runs} duplicate check runs: GitHub's API cannot delete a check run, so "
+        "the workflows' concurrency group is what keeps publishes for one pull request apart"
+    )
     down.note = (
         "the check and the comment fail in one line each; the summary is written; exit = verdict"
     )
