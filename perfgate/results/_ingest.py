@@ -12,15 +12,16 @@ foreign files skipped with a count, corrupt lines skipped with a warning.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from perfgate._errors import InputError
 from perfgate.results._model import Benchmark, Environment, ResultsFile, Run
@@ -45,13 +46,22 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _utc(value: datetime) -> datetime:
+    """Orchestrator timestamps without a zone are UTC (its writer's convention);
+    a mix of naive and aware ones must still subtract."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+
+
 class _Stage(_Lenient):
     index: int | None = None
     id: str | None = None
     command: str | None = None
     status: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
 
 
 class _Manifest(_Lenient):
@@ -59,8 +69,8 @@ class _Manifest(_Lenient):
     run_id: str
     pipeline_id: str | None = None
     status: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
     commands: list[_Stage]
     resume_events: list[Any] = []
 
@@ -70,9 +80,9 @@ class _Metric(_Lenient):
     task_id: str | None = None
     pipeline_id: str | None = None
     status: str
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    duration_seconds: float | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+    duration_seconds: Annotated[float, Field(allow_inf_nan=False)] | None = None
 
 
 @dataclass
@@ -195,7 +205,11 @@ def _log_durations(directory: Path, warn: Warn) -> dict[str, float]:
             for event in _lines(log, warn):
                 kind = event.get("type", event.get("event"))
                 duration_ms = event.get("duration_ms")
-                if kind in _END_EVENTS and isinstance(duration_ms, (int, float)):
+                if (
+                    kind in _END_EVENTS
+                    and isinstance(duration_ms, (int, float))
+                    and math.isfinite(duration_ms)
+                ):
                     durations[_SAFE.sub("-", match["stage"])] = max(duration_ms, 0) / 1000
     runner = directory / "runner.ndjson"
     if runner.is_file():

@@ -254,3 +254,23 @@ def test_a_symlink_out_of_the_runs_tree_is_not_followed(runs_tree, tmp_path):
     (runs_tree / "0932-perf" / "metrics-link.json").unlink()
     without = ingest([runs_tree], keep=IngestFilter(), warn=print)
     assert before.files_read == without.files_read  # the link was never opened
+
+
+def test_naive_and_aware_timestamps_and_nan_durations_mix(tmp_path):
+    """Found by make fuzz (and the issue-14 probe): a manifest mixing a naive and
+    an aware timestamp crashed; NaN durations must not become samples."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({
+        "task_id": "t", "run_id": "r1", "pipeline_id": "p", "status": "succeeded",
+        "started_at": "2026-11-01T12:00:00", "completed_at": "2026-11-01T12:00:30Z",
+        "commands": [{"id": "build", "status": "succeeded",
+                      "started_at": "2026-11-01T12:00:00+00:00", "completed_at": "2026-11-01T12:00:10"}],
+    }))  # fmt: skip
+    report = ingest([manifest], keep=IngestFilter(), warn=print)
+    assert report.results is not None
+    samples = {b.name: list(b.samples) for run in report.results.runs for b in run.benchmarks}
+    assert samples["co:p"] == [30.0]
+    assert samples["co:p/build"] == [10.0]
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"run_id": "r2", "status": "succeeded", "duration_seconds": NaN}\n')
+    assert ingest([metrics], keep=IngestFilter(), warn=print).results is None
