@@ -10,7 +10,6 @@ interpreter with only perfgate's capture plugin added (the capture/judge split).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -26,6 +25,7 @@ from perfgate.capture._child import run_pytest
 from perfgate.capture._git import git, git_or_none
 from perfgate.capture._plan import resolve_mode
 from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base
+from perfgate.publish._github_context import read_event
 from perfgate.report._history import HistoryEntry, summarise
 from perfgate.results._model import ResultsFile
 from perfgate.results._readers import load_results
@@ -79,13 +79,7 @@ def _event(environ: Mapping[str, str]) -> dict[str, Any]:
     path = environ.get("GITHUB_EVENT_PATH")
     if not path:
         raise InputError("perfgate ci runs in GitHub Actions: GITHUB_EVENT_PATH is not set")
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: cannot read the event file ({err})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: the event file is not a JSON object")
-    return data
+    return read_event(Path(path))  # the one event reader: regular file, size limit
 
 
 def _role(environ: Mapping[str, str], event: Mapping[str, Any]) -> Literal["baseline", "gate"]:

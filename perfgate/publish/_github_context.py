@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from perfgate._errors import InputError
 
-__all__ = ["DEFAULT_API_URL", "GitHubContext"]
+__all__ = ["DEFAULT_API_URL", "GitHubContext", "read_event"]
 
 DEFAULT_API_URL: Final = "https://api.github.com"
 DEFAULT_SERVER_URL: Final = "https://github.com"
@@ -63,7 +63,7 @@ class GitHubContext(BaseModel):
         """Read the context; ``overrides`` (from flags) win over the environment."""
         overrides = dict(overrides or {})
         event_path = overrides.pop("event_path", None) or environ.get("GITHUB_EVENT_PATH")
-        event = _read_event(Path(event_path)) if event_path else {}
+        event = read_event(Path(event_path)) if event_path else {}
         pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
         assert isinstance(pull, dict)
         head = _dict(pull, "head")
@@ -133,7 +133,7 @@ def _dict(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _read_event(path: Path) -> dict[str, Any]:
+def read_event(path: Path) -> dict[str, Any]:
     from perfgate.results._readers import read_regular_file
 
     try:
