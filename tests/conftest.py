@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -104,3 +107,51 @@ def github() -> Iterator[FakeGitHub]:
     yield fake
     server.shutdown()
     server.server_close()
+
+
+@dataclass(frozen=True)
+class Built:
+    """perfgate's release artifacts, built from a copy of the committed tree."""
+
+    wheel: Path
+    sdist: Path
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """``python -m build`` on a copy of the files git tracks (so nothing that
+    only lives in this work tree slips in): the sdist first, the wheel from it."""
+    root = Path(__file__).resolve().parent.parent
+    source = tmp_path_factory.mktemp("source")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        if (root / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, source / name)
+    out = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (wheel,) = out.glob("perfgate-*.whl")
+    (sdist,) = out.glob("perfgate-*.tar.gz")
+    return Built(wheel=wheel, sdist=sdist)
+
+
+@pytest.fixture(scope="session")
+def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the built wheel installed as users install it (with its
+    dependencies); returns its ``bin`` folder."""
+    venv = tmp_path_factory.mktemp("installed") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+         "--disable-pip-version-check", str(built.wheel)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return venv / "bin"

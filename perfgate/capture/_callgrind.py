@@ -34,8 +34,14 @@ def _cache_dir() -> Path:
 
 
 def helper_library() -> tuple[Path | None, str]:
-    """The built helper (building it if needed), or ``None`` and the reason."""
-    source = SOURCE.read_bytes()
+    """The built helper (building it if needed), or ``None`` and the reason.
+
+    Never raises: a missing source (a broken install), no compiler, a failed
+    build or an unwritable cache each come back as ``None`` and one line."""
+    try:
+        source = SOURCE.read_bytes()
+    except OSError as err:
+        return None, f"the callgrind helper's source is missing ({err.strerror}: {SOURCE.name})"
     digest = hashlib.sha256(source).hexdigest()[:16]
     target = _cache_dir() / f"callgrind-helper-{digest}.so"
     if target.is_file():
@@ -47,14 +53,18 @@ def helper_library() -> tuple[Path | None, str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
             built = Path(scratch) / "helper.so"
+            copy = Path(scratch) / SOURCE.name  # exactly the bytes the cache key hashed
+            copy.write_bytes(source)
             done = subprocess.run(
-                [compiler, "-O2", "-shared", "-fPIC", "-o", str(built), str(SOURCE)],
+                [compiler, "-O2", "-shared", "-fPIC", "-o", str(built), str(copy)],
                 capture_output=True, text=True, check=False, timeout=_BUILD_TIMEOUT_S,
             )  # fmt: skip
             if done.returncode != 0:
                 first = (done.stderr.strip().splitlines() or ["failed"])[0]
                 return None, f"the callgrind helper did not build ({first})"
             os.replace(built, target)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return None, f"the callgrind helper did not build ({err})"
+    except subprocess.TimeoutExpired:
+        return None, f"the callgrind helper did not build in {_BUILD_TIMEOUT_S:.0f} s"
+    except OSError as err:
+        return None, f"the callgrind helper could not be built in {target.parent} ({err.strerror})"
     return target, "built"

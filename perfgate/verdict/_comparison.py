@@ -7,9 +7,9 @@ This is also the ``--format json`` output and the input of later stages
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from perfgate.results._model import Kind
 from perfgate.verdict._stats import NoiseSource, PairSpread
@@ -171,6 +171,8 @@ class Comparison(BaseModel):
     schema_: Literal["perfgate/report"] = Field(default=REPORT_SCHEMA, alias="schema")
     version: Literal[1] = REPORT_VERSION
     verdict: Verdict
+    """The exit code's word: ``fail`` (exit 1) or ``pass`` (exit 0). ``pass`` is not a
+    green check: read :attr:`conclusion` for what the check says."""
     mode: Literal["stored", "ab"] = "stored"
     threshold_pct: float
     alpha: float
@@ -203,6 +205,16 @@ class Comparison(BaseModel):
             if b.status in (Status.LIKELY_REGRESSION, Status.INCONCLUSIVE)
         ]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_fields_are_recomputed(cls, data: Any) -> Any:
+        """``conclusion`` is written for readers of the JSON, never read back: it is
+        derived from the benchmarks, so a report cannot claim one it does not earn."""
+        if isinstance(data, dict) and "conclusion" in data:
+            data = {k: v for k, v in data.items() if k != "conclusion"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def conclusion(self) -> Literal["failure", "success", "neutral"]:
         """What the check run says. ``failure``: a regression fails the gate.

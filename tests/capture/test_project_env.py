@@ -2,7 +2,8 @@
 
 ``make test`` builds that environment (``.venv-capture``) and names its
 interpreter in ``PERFGATE_CAPTURE_PYTHON``. perfgate is installed into it with
-``pip install --no-deps``, as the docs tell projects whose pins must not move.
+``pip install --no-deps`` of the built wheel, as the docs tell projects whose pins
+must not move.
 """
 
 from __future__ import annotations
@@ -74,16 +75,10 @@ def capture_python() -> str:
     return _capture_python()
 
 
-def test_the_plugin_captures_without_a_single_judge_library(capture_python, tmp_path):
+def test_the_plugin_captures_without_a_single_judge_library(capture_python, built, tmp_path):
+    """The released wheel (not this work tree), installed with ``--no-deps``."""
     before = _freeze(capture_python)
-    _pip(
-        capture_python,
-        "install",
-        "--no-deps",
-        "--no-build-isolation",
-        "--force-reinstall",
-        str(ROOT),
-    )
+    _pip(capture_python, "install", "--no-deps", "--force-reinstall", str(built.wheel))
     try:
         assert _freeze(capture_python) == before  # not one of the project's packages moved
         repo = _demo_repo(tmp_path)
