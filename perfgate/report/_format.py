@@ -3,7 +3,7 @@
 These are the jinja2 filters of the report templates. Benchmark names,
 reasons and anything else read from results files are untrusted (they may come
 from a fork's artifacts): :func:`markdown_cell` makes them inert in markdown
-and HTML, :func:`plain` makes them inert on a terminal.
+and HTML, :func:`html_text` in the HTML report, :func:`plain` on a terminal.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import html
 import re
 from typing import Final
 
+from markupsafe import Markup, escape
+
 __all__ = [
     "clip",
     "format_change",
     "format_ci",
     "format_pct",
     "format_value",
+    "html_text",
     "is_hex_sha",
     "markdown_cell",
     "plain",
@@ -64,6 +67,13 @@ def is_hex_sha(text: object) -> bool:
 def plain(text: object) -> str:
     """Make untrusted text safe for a terminal: one line, no control characters."""
     return _CONTROL.sub("?", re.sub(r"[\r\n]+", " ", str(text)))
+
+
+def html_text(text: object) -> Markup:
+    """Make untrusted text inert in HTML: :func:`plain`, then every markup
+    character escaped. The shared macros (``macros.j2``) are compiled without
+    autoescaping, so the HTML report passes this as their ``esc``."""
+    return escape(plain(text))
 
 
 def format_value(value: float | None, unit: str) -> str:

@@ -20,6 +20,7 @@ from perfgate.report._format import (
     format_ci,
     format_pct,
     format_value,
+    html_text,
     is_hex_sha,
     markdown_cell,
     plain,
@@ -62,7 +63,7 @@ def _environment(template_dir: Path | None) -> SandboxedEnvironment:
         md=markdown_cell, plain=plain, pct=format_pct, change=format_change, value=format_value,
         clip=clip,
     )  # fmt: skip
-    env.globals.update(ci=format_ci, md=markdown_cell, plain=plain)
+    env.globals.update(ci=format_ci, md=markdown_cell, plain=plain, html=html_text)
     env.tests["hexsha"] = is_hex_sha
     return env
 

@@ -80,3 +80,85 @@ def test_it_renders_in_headless_chromium(sides, tmp_path):
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert len(data) > 20_000  # a blank page compresses to a few kB; this one has plots
+
+
+# Every kind of injection the issue found in the uploaded artifact: a refresh,
+# a link, a form, CSS, and a quote that would break out of an attribute.
+INJECTION = (
+    '"><meta http-equiv="refresh" content="0;url=https://evil.example">'
+    '<a href="https://evil.example">x</a><form action="https://evil.example">'
+    "<style>body{display:none}</style><img src=x onerror=alert(1)>"
+)
+
+
+def _everywhere(results, name: str):
+    """A comparison with ``name`` wherever the report shows text from the file:
+    the worst regression (headline, title, table, plot), side labels, commits
+    that are not shas, warnings and units."""
+    from perfgate.verdict._comparison import SideInfo
+
+    names = ["tests/b.py::test_ok", name]
+    base = results({n: [1e-3, 1.01e-3, 0.99e-3] for n in names}, seed=1)
+    cur = results({"tests/b.py::test_ok": [1e-3, 1.01e-3, 0.99e-3], name: [3e-3] * 3}, seed=2)
+    comparison = compare(base, cur, Config())
+    comparison = comparison.model_copy(
+        update={
+            "baseline": SideInfo(label=name, commit=name, runs=3),
+            "current": SideInfo(label=name, commit=name, runs=3),
+            "warnings": [name],
+        }
+    )
+    return comparison, base, cur
+
+
+def _tags(html: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The page's elements in order, each with its attribute names."""
+    from html.parser import HTMLParser
+
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            seen.append((tag, tuple(sorted(key for key, _ in attrs))))
+
+    Collect().feed(html)
+    return seen
+
+
+def test_a_hostile_name_in_every_place_adds_no_element(results):
+    def page(name: str) -> str:
+        comparison, base, cur = _everywhere(results, name)
+        return render(comparison, ReportFormat.HTML, baseline=base, current=cur)
+
+    hostile, benign = page(INJECTION), page("tests/b.py::test_slow")
+    assert _tags(hostile) == _tags(benign)  # the same elements, in the same order
+    assert "evil.example" in hostile  # shown, as text
+    for tag in ('<meta http-equiv="refresh"', '<a href="https', "<form", "<img"):
+        assert tag not in hostile
+    title = hostile[hostile.index("<title>") : hostile.index("</title>")]
+    assert "&lt;meta" in title  # the headline names the worst regression, escaped
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_in_the_browser_a_hostile_name_adds_no_element(results, tmp_path):
+    """Chromium's own parse of the page (its DOM after loading) has the same
+    elements as the benign page: nothing was injected, nothing navigated away."""
+
+    def dom(name: str, tag: str) -> str:
+        comparison, base, cur = _everywhere(results, name)
+        page = tmp_path / f"{tag}.html"
+        page.write_text(
+            render(comparison, ReportFormat.HTML, baseline=base, current=cur), encoding="utf-8"
+        )
+        done = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / ('profile-' + tag)}", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    hostile, benign = dom(INJECTION, "hostile"), dom("tests/b.py::test_slow", "benign")
+    assert [tag for tag, _ in _tags(hostile)] == [tag for tag, _ in _tags(benign)]
+    assert "evil.example" in hostile
