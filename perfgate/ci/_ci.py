@@ -33,7 +33,7 @@ from perfgate.results._storage import merge_results, save_results
 from perfgate.verdict._compare import compare
 from perfgate.verdict._comparison import Comparison
 
-__all__ = ["CiPlan", "CiResult", "run_ci"]
+__all__ = ["CiPlan", "CiResult", "read_ci_event", "run_ci"]
 
 Mode = Literal["auto", "stored", "ab", "instructions"]
 MODES: Final = ("auto", "stored", "ab", "instructions")
@@ -75,7 +75,8 @@ class CiResult:
     log: list[str] = field(default_factory=list)
 
 
-def _event(environ: Mapping[str, str]) -> dict[str, Any]:
+def read_ci_event(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The event payload, read once, before any pull-request code runs."""
     path = environ.get("GITHUB_EVENT_PATH")
     if not path:
         raise InputError("perfgate ci runs in GitHub Actions: GITHUB_EVENT_PATH is not set")
@@ -146,11 +147,15 @@ def run_ci(
     config: Config,
     environ: Mapping[str, str],
     *,
+    event: Mapping[str, Any],
     say: Callable[[str], None],
     warn: Callable[[str], None],
 ) -> CiResult:
-    """Make the baseline (push) or judge the pull request (pull_request)."""
-    event = _event(environ)
+    """Make the baseline (push) or judge the pull request (pull_request).
+
+    ``environ`` is the step's environment as it started and ``event`` its payload
+    (:func:`read_ci_event`), both read before any pull-request code ran: nothing
+    here reads either again."""
     role = _role(environ, event)
     mode, note = _concrete(plan.mode, role)
     result = CiResult(role=role, mode=mode)

@@ -140,13 +140,16 @@ def _publish(
     history: list[HistoryEntry],
     *,
     dry_run: bool,
+    ctx: GitHubContext | None = None,
 ) -> Comparison:
     """Publish and say what happened (the token never printed); returns the
-    comparison as published (after label acceptance), which the exit code follows."""
+    comparison as published (after label acceptance), which the exit code follows.
+    ``ctx``: the context read before any pull-request code ran (``perfgate ci``)."""
     from perfgate.publish._github_context import GitHubContext
     from perfgate.publish._publishers import publish
 
-    ctx = GitHubContext.from_environment(os.environ, overrides)
+    if ctx is None:
+        ctx = GitHubContext.from_environment(os.environ, overrides)
     token = ctx.token.get_secret_value() if ctx.token else None
 
     def say(text: str) -> None:
@@ -174,7 +177,9 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     the check, the comment, the job summary and the step outputs."""
     import shlex
 
-    from perfgate.ci._ci import CiPlan, run_ci
+    from perfgate.ci._boundary import PullRequestCode, take_keys, wipe_initial_environment
+    from perfgate.ci._ci import CiPlan, read_ci_event, run_ci
+    from perfgate.publish._github_context import GitHubContext
 
     if args.runs < 1:
         raise PerfgateError("--runs must be at least 1")
@@ -189,13 +194,27 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
         mode=args.mode, runs=args.runs, data_branch=args.data_branch, remote=args.remote,
         out_dir=out_dir, max_time_s=args.max_time,
     )  # fmt: skip
-    result = run_ci(plan, config, os.environ, say=_warn_plain, warn=_warn)
+    # The trust boundary (ci/_boundary.py, docs/security.md): everything publishing
+    # needs is read now, before any pull-request code runs; then the keys leave
+    # this process's environment, so the benchmark processes inherit none.
+    sys.dont_write_bytecode = True  # the judge's files must not change while PR code runs
+    step = dict(os.environ)
+    event = read_ci_event(step)
+    ctx = GitHubContext.from_environment(step, event=event) if args.publish else None
+    if args.publish:
+        import perfgate.publish._publishers  # noqa: F401 (loaded before PR code runs)
+    wipe_initial_environment(take_keys(os.environ))
+    with PullRequestCode(step) as boundary:
+        result = run_ci(plan, config, step, event=event, say=_warn_plain, warn=_warn)
+    for note in boundary.notes:
+        _warn(note)
+    boundary.check()
     for line in result.log:
         _warn_plain(line)
     outputs: dict[str, str] = {"mode": result.mode}
     if result.role == "baseline":
         outputs |= {"verdict": "baseline", "conclusion": "baseline"}
-        _step_outputs(outputs)
+        _step_outputs(outputs, step.get("GITHUB_OUTPUT"))
         return EXIT_PASS
     comparison = result.comparison
     assert comparison is not None
@@ -215,20 +234,19 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     )  # fmt: skip
     print(render(comparison, ReportFormat.TEXT, template_dir=config.template_dir), end="")
     if args.publish:
-        comparison = _publish(comparison, config, {}, result.history, dry_run=False)
+        comparison = _publish(comparison, config, {}, result.history, dry_run=False, ctx=ctx)
     outputs |= {
         "verdict": comparison.verdict.value,
         "conclusion": comparison.conclusion,
         "report": str(report),
         "html": str(html),
     }
-    _step_outputs(outputs)
+    _step_outputs(outputs, step.get("GITHUB_OUTPUT"))
     return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
 
 
-def _step_outputs(values: dict[str, str]) -> None:
+def _step_outputs(values: dict[str, str], target: str | None) -> None:
     """The action's outputs (``GITHUB_OUTPUT``), when running in GitHub Actions."""
-    target = os.environ.get("GITHUB_OUTPUT")
     if not target:
         return
     try:

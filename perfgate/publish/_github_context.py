@@ -58,12 +58,20 @@ class GitHubContext(BaseModel):
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+        cls,
+        environ: Mapping[str, str],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        event: Mapping[str, Any] | None = None,
     ) -> GitHubContext:
-        """Read the context; ``overrides`` (from flags) win over the environment."""
+        """Read the context; ``overrides`` (from flags) win over the environment.
+
+        ``event``: the payload already read (``perfgate ci`` reads it once, before
+        any pull-request code runs); otherwise it is read from the event file."""
         overrides = dict(overrides or {})
         event_path = overrides.pop("event_path", None) or environ.get("GITHUB_EVENT_PATH")
-        event = read_event(Path(event_path)) if event_path else {}
+        if event is None:
+            event = read_event(Path(event_path)) if event_path else {}
         pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
         assert isinstance(pull, dict)
         head = _dict(pull, "head")
