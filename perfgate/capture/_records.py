@@ -16,7 +16,9 @@ import math
 import sys
 import zlib
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ __all__ = [
     "KIND_COUNTER",
     "KIND_TIME",
     "LOCKSTEP_RUN_KEY",
+    "MAX_PACKED_SAMPLES",
     "PACKED_ENCODING",
     "PACK_MIN_SAMPLES",
     "RESULTS_SCHEMA",
@@ -36,6 +39,7 @@ __all__ = [
     "BenchmarkRecord",
     "RunRecord",
     "encode_samples",
+    "inflate_budget",
     "pack_samples",
     "results_document",
     "unpack_samples",
@@ -78,15 +82,51 @@ def pack_samples(samples: Sequence[float]) -> str:
     return base64.b64encode(packed).decode("ascii")
 
 
-def unpack_samples(packed: str, count: int) -> bytes:
-    """Decode :func:`pack_samples` output to little-endian float64 bytes;
-    ``count`` guards against truncation. Raises ``ValueError`` when corrupt."""
+MAX_PACKED_SAMPLES: Final = 10_000_000
+"""The most values one ``samples_packed`` may declare (80 MB as float64)."""
+_INFLATE_BUDGET: ContextVar[list[int] | None] = ContextVar("perfgate_inflate_budget", default=None)
+
+
+@contextmanager
+def inflate_budget(limit_bytes: int) -> Iterator[None]:
+    """Bound what every :func:`unpack_samples` inside the block may inflate, all
+    together (a file's budget: a compressed bomb of many blobs stays small)."""
+    token = _INFLATE_BUDGET.set([limit_bytes])
     try:
-        raw = zlib.decompress(base64.b64decode(packed, validate=True))
+        yield
+    finally:
+        _INFLATE_BUDGET.reset(token)
+
+
+def unpack_samples(packed: str, count: int) -> bytes:
+    """Decode :func:`pack_samples` output to little-endian float64 bytes.
+
+    Inflation is bounded by the declared ``count`` (at most
+    :data:`MAX_PACKED_SAMPLES`; never more than ``8 * count`` bytes are
+    produced) and by the budget of the enclosing :func:`inflate_budget`.
+    Raises ``ValueError`` when corrupt, truncated, padded or over a limit."""
+    if count > MAX_PACKED_SAMPLES:
+        raise ValueError(
+            f"samples_packed declares {count:,} values; "
+            f"at most {MAX_PACKED_SAMPLES:,} per benchmark"
+        )
+    want = 8 * count
+    budget = _INFLATE_BUDGET.get()
+    if budget is not None:
+        if want > budget[0]:
+            raise ValueError(
+                "samples_packed: the file's packed samples inflate past its budget "
+                "(64 MiB + 16 times the file's size): not a results file perfgate wrote"
+            )
+        budget[0] -= want
+    try:
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(packed, validate=True), want + 1)
     except (ValueError, zlib.error) as err:
         raise ValueError(f"samples_packed is corrupt ({err})") from None
-    if len(raw) != 8 * count:
-        raise ValueError(f"samples_packed holds {len(raw) // 8} values, expected {count}")
+    if len(raw) != want or inflater.unconsumed_tail:
+        shown = "more than" if len(raw) > want or inflater.unconsumed_tail else len(raw) // 8
+        raise ValueError(f"samples_packed holds {shown} values, expected {count}")
     return raw
 
 

@@ -427,21 +427,31 @@ def write_step_summary(path: Path, markdown: str) -> None:
         raise PublishError(f"{path}: cannot write the job summary ({err.strerror})") from None
 
 
+MAX_REPORT_BYTES: Final = 256 * 1024**2
+"""A report of the most benchmarks allowed is about 60 MB; anything larger is not one."""
+
+
 def load_report(path: Path) -> Comparison:
-    """Read a ``perfgate compare --format json`` report."""
+    """Read a ``perfgate compare --format json`` report: untrusted input (a fork's
+    artifact), so through the one bounded reader (a regular file within
+    :data:`MAX_REPORT_BYTES`) and the model's limits (at most
+    ``MAX_REPORT_BENCHMARKS`` benchmarks, every number within its range)."""
     from pydantic import ValidationError
 
     from perfgate._errors import InputError
     from perfgate._validation import describe_validation_error
+    from perfgate.results._readers import read_regular_file
 
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular_file(path, MAX_REPORT_BYTES)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read ({err})") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a report") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})") from None
     try:
-        return Comparison.model_validate_json(text)
+        return Comparison.model_validate_json(data)
     except ValidationError as err:
         raise InputError(
             f"{path}: not a perfgate report (perfgate compare --format json): "

@@ -21,6 +21,7 @@ from perfgate._errors import InputError, SchemaVersionError
 from perfgate._gc import collector_paused
 from perfgate._validation import describe_validation_error
 from perfgate._version import __version__
+from perfgate.capture._records import inflate_budget
 from perfgate.results._model import (
     DEFER_SAMPLE_CHECKS,
     RESULTS_SCHEMA,
@@ -275,8 +276,15 @@ def parse_results(text: str | bytes, where: str, warn: Warn = _ignore) -> Result
         raise InputError(f"{where}: not valid JSON ({err})") from None
     except RecursionError:
         raise InputError(f"{where}: not valid JSON (nested too deeply)") from None
-    with collector_paused():
+    with collector_paused(), inflate_budget(INFLATE_FLOOR_BYTES + INFLATE_RATIO * len(text)):
         return results_from_document(data, where, warn)
+
+
+INFLATE_FLOOR_BYTES: Final = 64 * 1024**2
+INFLATE_RATIO: Final = 16
+"""A file's packed samples may inflate to 64 MiB + 16 times its size, all together:
+float64 timings barely compress (1.1 to 2 times), so a real file stays far
+below, while a 1.4 MB zlib bomb (1 GiB of zeros) is refused after 86 MB."""
 
 
 MAX_RESULTS_BYTES: Final = 2 * 1024**3

@@ -7,7 +7,7 @@ This is also the ``--format json`` output and the input of later stages
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -26,6 +26,17 @@ __all__ = [
     "Verdict",
     "Why",
 ]
+
+MAX_REPORT_BENCHMARKS: Final = 50_000
+"""The most benchmarks one report may hold (a report file is untrusted input)."""
+# What a report's numbers can be: compare() never writes anything outside these,
+# so a value outside them (a negative time, a 1e308 ratio) is not a real report.
+Ratio = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+Value = Annotated[float, Field(ge=0, le=1e100, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+Threshold = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+Runs = Annotated[int, Field(ge=0, le=10_000_000)]
 
 REPORT_SCHEMA: Final = "perfgate/report"
 # Version history of the report format:
@@ -106,21 +117,21 @@ class BenchmarkComparison(BaseModel):
     status: Status
     kind: Kind
     unit: str
-    ratio: float | None = None
+    ratio: Ratio | None = None
     """current / baseline."""
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_value: float | None = None
+    ci_low: Ratio | None = None
+    ci_high: Ratio | None = None
+    p_value: Probability | None = None
     """Two-sided p-value of "no change", before multiple-testing adjustment."""
-    q_value: float | None = None
+    q_value: Probability | None = None
     """p-value after Benjamini–Hochberg adjustment across the suite (equal to
     ``p_value`` when false-discovery control is off)."""
-    mde_pct: float | None = None
-    baseline_value: float | None = None
-    current_value: float | None = None
-    baseline_runs: int = 0
-    current_runs: int = 0
-    threshold_pct: float
+    mde_pct: Percent | None = None
+    baseline_value: Value | None = None
+    current_value: Value | None = None
+    baseline_runs: Runs = 0
+    current_runs: Runs = 0
+    threshold_pct: Threshold
     noise: NoiseSource | None = None
     spread: PairSpread | None = None
     """Lock-step A/B only: how much its paired rounds disagreed."""
@@ -174,13 +185,13 @@ class Comparison(BaseModel):
     """The exit code's word: ``fail`` (exit 1) or ``pass`` (exit 0). ``pass`` is not a
     green check: read :attr:`conclusion` for what the check says."""
     mode: Literal["stored", "ab"] = "stored"
-    threshold_pct: float
-    alpha: float
+    threshold_pct: Threshold
+    alpha: Probability
     fdr: bool
     baseline: SideInfo
     current: SideInfo
     counts: dict[Status, int]
-    benchmarks: list[BenchmarkComparison]
+    benchmarks: Annotated[list[BenchmarkComparison], Field(max_length=MAX_REPORT_BENCHMARKS)]
     targets: list[TargetResult] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     """Caveats about the comparison as a whole, e.g. baselines from another machine."""
