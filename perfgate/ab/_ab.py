@@ -46,7 +46,7 @@ from perfgate.ab._lockstep import (
 from perfgate.capture._child import run_pytest
 from perfgate.capture._commands import run_command
 from perfgate.capture._environment import collect_environment
-from perfgate.capture._git import git
+from perfgate.capture._git import git, git_value
 from perfgate.capture._plan import resolve_mode
 from perfgate.results._model import Environment, Kind, ResultsFile, Run
 from perfgate.results._readers import results_from_document
@@ -68,14 +68,32 @@ def git_worktree(repo: Path, ref: str, path_length: int | None = None) -> Iterat
     path length moves instruction counts by up to about 1% (paths end up in
     strings, dictionaries and so the heap's layout; measured on cattrs'
     benchmarks), so the base tree's path is made as long as the head's."""
-    git(["rev-parse", "--verify", f"{ref}^{{commit}}"], repo)
+    git(
+        [
+            "rev-parse",
+            "--verify",
+            "--end-of-options",
+            f"{git_value(ref, '--base/--head')}^{{commit}}",
+        ],
+        repo,
+    )
     scratch = Path(tempfile.mkdtemp(prefix="perfgate-ab-"))
     name = "tree"
     if path_length is not None:
         name += "_" * max(0, path_length - len(str(scratch / name)))
     tree = scratch / name
     try:
-        git(["worktree", "add", "--detach", str(tree), ref], repo)
+        git(
+            [
+                "worktree",
+                "add",
+                "--detach",
+                "--end-of-options",
+                str(tree),
+                git_value(ref, "--base/--head"),
+            ],
+            repo,
+        )
         yield tree
     finally:
         with contextlib.suppress(GitError):
@@ -271,8 +289,10 @@ def run_ab(
 ) -> ABResult:
     """Measure both sides in alternating rounds and compare them, paired."""
     repo = Path(git(["rev-parse", "--show-toplevel"], plan.repo))
-    base_sha = git(["rev-parse", f"{plan.base_ref}^{{commit}}"], repo)
-    head_sha = git(["rev-parse", f"{plan.head_ref or 'HEAD'}^{{commit}}"], repo)
+    base_ref = git_value(plan.base_ref, "--base")
+    head_ref = git_value(plan.head_ref or "HEAD", "--head")
+    base_sha = git(["rev-parse", "--verify", "--end-of-options", f"{base_ref}^{{commit}}"], repo)
+    head_sha = git(["rev-parse", "--verify", "--end-of-options", f"{head_ref}^{{commit}}"], repo)
     started = clock()
     log: list[str] = []
     with contextlib.ExitStack() as stack:

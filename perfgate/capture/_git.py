@@ -9,9 +9,21 @@ from typing import Final
 
 from perfgate._errors import GitError
 
-__all__ = ["git", "git_or_none"]
+__all__ = ["git", "git_or_none", "git_value"]
 
 GIT_TIMEOUT_S: Final = 60.0
+
+
+def git_value(value: str, what: str) -> str:
+    """A value from a flag, an action input or the event, checked before it goes
+    on git's command line: one that starts with ``-`` would be read as an option
+    (``--upload-pack=CMD`` runs CMD), so it is refused. The calls also put
+    ``--end-of-options`` before such values where git reads options."""
+    if not value or value.startswith("-") or "\0" in value:
+        from perfgate._errors import InputError
+
+        raise InputError(f"{what} {value!r} is not a git name (it must not start with '-')")
+    return value
 
 
 def git(

@@ -22,7 +22,7 @@ from perfgate._config import Config
 from perfgate._errors import InputError
 from perfgate.ab._ab import ABPlan, plugin_env, run_ab
 from perfgate.capture._child import run_pytest
-from perfgate.capture._git import git, git_or_none
+from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.capture._plan import resolve_mode
 from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base
 from perfgate.publish._github_context import read_event
@@ -161,7 +161,9 @@ def run_ci(
     result = CiResult(role=role, mode=mode)
     if note:
         result.log.append(note)
-    store = DataBranch(plan.repo, plan.remote, plan.data_branch)
+    store = DataBranch(
+        plan.repo, git_value(plan.remote, "--remote"), git_value(plan.data_branch, "--data-branch")
+    )
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if role == "baseline":
         commit = git(["rev-parse", "HEAD"], plan.repo)
@@ -180,7 +182,12 @@ def run_ci(
     base_sha = base.get("sha") if isinstance(base.get("sha"), str) else None
     head = git(["rev-parse", "HEAD"], plan.repo)
     # The merge-base, when the history is there (fetch-depth: 0); else the event's base.
-    merge_base = git_or_none(["merge-base", base_sha, head], plan.repo) if base_sha else None
+    event_base = git_value(base_sha, "the event's base sha") if base_sha else None
+    merge_base = (
+        git_or_none(["merge-base", "--end-of-options", event_base, head], plan.repo)
+        if event_base
+        else None
+    )
     base_commit = first_parent_base(plan.repo, [c for c in (merge_base, base_sha) if c])
     if store.fetch():
         result.history = store.history(warn)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from perfgate._errors import GitError
-from perfgate.capture._git import git, git_or_none
+from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.report._history import HistoryEntry, append_history, load_history
 from perfgate.results._model import ResultsFile
 from perfgate.results._readers import parse_results
@@ -66,7 +66,10 @@ class DataBranch:
         """Bring the branch's tip to the local ref; ``False`` when it does not exist yet."""
         refspec = f"+refs/heads/{self.branch}:{_LOCAL_REF}"
         try:
-            git(["fetch", "--quiet", "--no-tags", self.remote, refspec], self.repo)
+            git(
+                ["fetch", "--quiet", "--no-tags", "--end-of-options", self.remote, refspec],
+                self.repo,
+            )
         except GitError as err:
             if "couldn't find remote ref" in str(err).lower():
                 return False
@@ -132,7 +135,11 @@ class DataBranch:
             parent = self._tip() if exists else None
             tip = self._commit(parent, commit, results_json, entry, max_entries, warn)
             try:
-                git(["push", "--quiet", self.remote, f"{tip}:refs/heads/{self.branch}"], self.repo)
+                git(
+                    ["push", "--quiet", "--end-of-options", self.remote,
+                     f"{tip}:refs/heads/{self.branch}"],
+                    self.repo,
+                )  # fmt: skip
                 return tip
             except GitError as err:
                 if attempt == _PUSH_ATTEMPTS - 1:
@@ -184,7 +191,10 @@ class DataBranch:
 def first_parent_base(repo: Path, candidates: Sequence[str]) -> str | None:
     """The first of ``candidates`` that names a commit here (the merge-base, else the base)."""
     for ref in candidates:
-        sha = git_or_none(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
+        name = git_value(ref, "commit")
+        sha = git_or_none(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}"], repo
+        )  # fmt: skip
         if sha:
             return sha
     return None
