@@ -24,7 +24,7 @@ from perfgate.ab._ab import ABPlan, plugin_env, run_ab
 from perfgate.capture._child import run_pytest
 from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.capture._plan import resolve_mode
-from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base
+from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base, token_auth_env
 from perfgate.publish._github_context import read_event
 from perfgate.report._history import HistoryEntry, summarise
 from perfgate.results._model import ResultsFile
@@ -161,9 +161,15 @@ def run_ci(
     result = CiResult(role=role, mode=mode)
     if note:
         result.log.append(note)
-    store = DataBranch(
-        plan.repo, git_value(plan.remote, "--remote"), git_value(plan.data_branch, "--data-branch")
+    auth = token_auth_env(
+        environ.get("GITHUB_TOKEN"),
+        environ.get("GITHUB_SERVER_URL") or "https://github.com",
+        os.environ,
     )
+    store = DataBranch(
+        plan.repo, git_value(plan.remote, "--remote"), git_value(plan.data_branch, "--data-branch"),
+        auth_env=auth,
+    )  # fmt: skip
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if role == "baseline":
         commit = git(["rev-parse", "HEAD"], plan.repo)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -27,7 +27,7 @@ from perfgate.report._history import HistoryEntry, append_history, load_history
 from perfgate.results._model import ResultsFile
 from perfgate.results._readers import parse_results
 
-__all__ = ["DATA_BRANCH", "DataBranch", "StoredBaseline"]
+__all__ = ["DATA_BRANCH", "DataBranch", "StoredBaseline", "first_parent_base", "token_auth_env"]
 
 DATA_BRANCH: Final = "perfgate-data"
 HISTORY_FILE: Final = "history.jsonl"
@@ -57,10 +57,21 @@ class StoredBaseline:
 class DataBranch:
     """The data branch of one repository, through one remote."""
 
-    def __init__(self, repo: Path, remote: str = "origin", branch: str = DATA_BRANCH) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        remote: str = "origin",
+        branch: str = DATA_BRANCH,
+        auth_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.repo = repo
         self.remote = remote
         self.branch = branch
+        self._auth_env = dict(auth_env or {})
+        """Only for the fetch and the push (see :func:`token_auth_env`)."""
+
+    def _remote_env(self) -> dict[str, str] | None:
+        return {**os.environ, **self._auth_env} if self._auth_env else None
 
     def fetch(self) -> bool:
         """Bring the branch's tip to the local ref; ``False`` when it does not exist yet."""
@@ -69,6 +80,7 @@ class DataBranch:
             git(
                 ["fetch", "--quiet", "--no-tags", "--end-of-options", self.remote, refspec],
                 self.repo,
+                env=self._remote_env(),
             )
         except GitError as err:
             if "couldn't find remote ref" in str(err).lower():
@@ -138,7 +150,7 @@ class DataBranch:
                 git(
                     ["push", "--quiet", "--end-of-options", self.remote,
                      f"{tip}:refs/heads/{self.branch}"],
-                    self.repo,
+                    self.repo, env=self._remote_env(),
                 )  # fmt: skip
                 return tip
             except GitError as err:
@@ -186,6 +198,29 @@ class DataBranch:
     def _add(self, env: dict[str, str], path: str, text: str) -> None:
         blob = git(["hash-object", "-w", "--stdin"], self.repo, env=env, stdin=text)
         git(["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], self.repo, env=env)
+
+
+def token_auth_env(
+    token: str | None, server_url: str, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Git configuration, through the environment of one git process, that sends
+    ``token`` to ``server_url`` as actions/checkout does (an HTTP extra header).
+
+    The workflow's checkout can then keep no credentials in ``.git/config``
+    (``persist-credentials: false``), where a pull request's code would read
+    them; the header lives only in the fetch and push that perfgate runs itself,
+    never in a benchmark process, and never on a command line."""
+    if not token:
+        return {}
+    import base64
+
+    index = int(environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": f"http.{server_url.rstrip('/')}/.extraheader",
+        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
+    }
 
 
 def first_parent_base(repo: Path, candidates: Sequence[str]) -> str | None:

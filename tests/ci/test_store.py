@@ -83,3 +83,26 @@ def test_a_push_without_permission_is_one_clear_error(clone, results, tmp_path):
     measured = _results(results, "f" * 40)
     with pytest.raises(GitError, match="contents: write"):
         DataBranch(clone).store("f" * 40, measured.to_json(), summarise(measured), 30, print)
+
+
+def test_the_token_reaches_git_only_as_an_extra_header_in_the_environment(tmp_path):
+    """With ``persist-credentials: false`` the checkout keeps no token in
+    .git/config; the data branch's fetch and push get it through git's
+    environment configuration, never on a command line."""
+    import base64
+    import subprocess
+
+    from perfgate.ci._store import token_auth_env
+
+    assert token_auth_env(None, "https://github.com", {}) == {}
+    env = token_auth_env("ghs_secret", "https://github.example/", {"GIT_CONFIG_COUNT": "1"})
+    assert env["GIT_CONFIG_COUNT"] == "2"  # appended after the user's own
+    done = subprocess.run(
+        ["git", "config", "--get", "http.https://github.example/.extraheader"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+        env={"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": "user.name", "GIT_CONFIG_VALUE_0": "x",
+             **{k: v for k, v in env.items() if k != "GIT_CONFIG_COUNT"}, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    header = done.stdout.strip()
+    assert header.startswith("AUTHORIZATION: basic ")
+    assert base64.b64decode(header.split()[-1]) == b"x-access-token:ghs_secret"
