@@ -242,6 +242,41 @@ def plugin_env(
     return {**env, "PYTHONPATH": os.pathsep.join([*path, str(shipped)])}, ["-p", "perfgate.plugin"]
 
 
+def _equal_length_trees(
+    stack: contextlib.ExitStack, repo: Path, base_ref: str, head_ref: str | None, log: list[str]
+) -> tuple[Path, Path]:
+    """The base's and the head's trees, at paths of one length, with no user action.
+
+    ``--head REF``: two worktrees from one kind of scratch folder. The work tree
+    as the head: the base's path is padded to the work tree's; when the work tree's
+    path is shorter than any scratch path, the head becomes a worktree of the work
+    tree's state instead (``git stash create``: tracked changes, committed nowhere,
+    plus the untracked files that are not ignored), padded to the base's length."""
+    if head_ref is not None:
+        base = stack.enter_context(git_worktree(repo, base_ref))
+        head = stack.enter_context(git_worktree(repo, head_ref, len(str(base))))
+        return base, head
+    base = stack.enter_context(git_worktree(repo, base_ref, len(str(repo))))
+    if len(str(base)) == len(str(repo)):
+        return base, repo
+    state = git(["stash", "create"], repo) or "HEAD"
+    head = stack.enter_context(git_worktree(repo, state, len(str(base))))
+    untracked = git(["ls-files", "-z", "--others", "--exclude-standard"], repo)
+    for name in filter(None, untracked.split("\0")):
+        source, target = repo / name, head / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(source.readlink())
+        elif source.is_file():
+            shutil.copy2(source, target)
+    log.append(
+        f"the work tree's path ({len(str(repo))} characters) is shorter than a scratch "
+        f"folder's: the head is measured in a copy of it at {head}, as long as the base's "
+        "(instruction counts depend on path lengths)"
+    )
+    return base, head
+
+
 @dataclass(frozen=True)
 class _Side:
     tree: Path
@@ -296,18 +331,10 @@ def run_ab(
     started = clock()
     log: list[str] = []
     with contextlib.ExitStack() as stack:
-        # Both sides' trees get paths of one length where possible (see git_worktree).
-        same = None if plan.head_ref else len(str(repo))
-        base_tree = stack.enter_context(git_worktree(repo, plan.base_ref, same))
-        head_tree = (
-            stack.enter_context(git_worktree(repo, plan.head_ref)) if plan.head_ref else repo
-        )
-        if len(str(base_tree)) != len(str(head_tree)):
-            log.append(
-                f"the base tree's path ({len(str(base_tree))} characters) is longer than the "
-                f"head's ({len(str(head_tree))}); instruction counts can differ by about 1% "
-                "from that alone: give --head REF (both sides then get equal paths)"
-            )
+        # Both sides' trees get paths of one length (see git_worktree): the base's
+        # is padded to the work tree's; where the work tree's path is the shorter,
+        # the head is measured in a copy of the work tree at an equal-length path.
+        base_tree, head_tree = _equal_length_trees(stack, repo, plan.base_ref, plan.head_ref, log)
         trees = {"base": base_tree, "head": head_tree}
         python = plan.python or default_python()
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="perfgate-ab-out-")))

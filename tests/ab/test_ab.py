@@ -350,3 +350,44 @@ def test_cli_ab_lock_step_reports_worker_pairs(repo):
     assert "A/B: 2 worker pairs in" in done.stderr
     report = json.loads(done.stdout)
     assert report["mode"] == "ab"
+
+
+@pytest.mark.parametrize("head_ref", [None, "HEAD"])
+def test_both_trees_get_paths_of_one_length_even_from_a_short_work_tree(head_ref):
+    """Issue 19: from a work tree whose path is shorter than a scratch folder's,
+    perfgate warned and asked for --head. Now the head is measured in a copy of
+    the work tree's state (uncommitted and untracked files included) at a path
+    as long as the base's."""
+    import contextlib
+    import tempfile
+
+    from perfgate.ab._ab import _equal_length_trees
+    from tests.conftest import git_as_dev
+
+    short = Path(tempfile.mkdtemp(prefix="p", dir="/tmp"))
+    try:
+        git_as_dev(short, "init", "-q")
+        (short / "lib.py").write_text("X = 1\n")
+        git_as_dev(short, "add", "-A")
+        git_as_dev(short, "commit", "-qm", "base")
+        (short / "lib.py").write_text("X = 2\n")  # uncommitted
+        (short / "new.py").write_text("Y = 3\n")  # untracked
+        (short / "ignored.log").write_text("no\n")
+        (short / ".gitignore").write_text("*.log\n")
+        log: list[str] = []
+        with contextlib.ExitStack() as stack:
+            base, head = _equal_length_trees(stack, short, "HEAD", head_ref, log)
+            assert len(str(base)) == len(str(head))
+            assert (base / "lib.py").read_text() == "X = 1\n"
+            if head_ref is None:
+                assert head != short
+                assert (head / "lib.py").read_text() == "X = 2\n"
+                assert (head / "new.py").read_text() == "Y = 3\n"
+                assert not (head / "ignored.log").exists()
+                assert "copy" in log[0]
+        assert not base.exists()
+        assert not head.exists()
+        assert git_as_dev(short, "status", "--porcelain").count("\n") >= 1  # untouched
+        assert (short / "lib.py").read_text() == "X = 2\n"
+    finally:
+        shutil.rmtree(short)
