@@ -134,7 +134,11 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
     # false alarm. It stays inconclusive, with its reason.
     faster = est.ratio < 1 and significant and est.ci_low < lower
     faster_alone = est.ratio < 1 and not significant and est.ci_high < lower
-    one_run = est.noise is NoiseSource.ASSUMED or est.current_runs < 2
+    # One run on either side holds no between-run noise of that side: its process
+    # may have been fast or slow as a whole (runs close in time share their noise,
+    # so the other side's runs do not stand in for it). A one-run baseline read
+    # unchanged code as 40% "faster" or 60% "slower", 2 times in 8 each.
+    one_run = est.noise is NoiseSource.ASSUMED or min(est.current_runs, est.baseline_runs) < 2
     slower_by = f"{(est.ratio - 1) * 100:.1f}% slower"
     if slower and one_run:
         # One run holds no between-run noise of its side: a whole process runs
@@ -155,6 +159,12 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
         reason = (
             f"{slower_by}: its whole {level} lies beyond +{threshold:g}%, but q={q_value:.2g} "
             f"across the suite's benchmarks ({runs}); confirm it: {_more_data_hint(est)}"
+        )
+    elif faster and one_run:
+        status, why_kind = Status.INCONCLUSIVE, Why.ONE_RUN
+        reason = (
+            f"{abs((est.ratio - 1) * 100):.1f}% faster ({level}) with {runs}: one run cannot "
+            f"tell a speed-up from a slow process; {_more_data_hint(est)}"
         )
     elif faster:
         status, why_kind = Status.IMPROVEMENT, Why.SIGNIFICANT

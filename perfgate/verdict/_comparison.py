@@ -9,7 +9,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from perfgate.results._model import Kind
 from perfgate.verdict._stats import NoiseSource, PairSpread
@@ -31,10 +38,14 @@ MAX_REPORT_BENCHMARKS: Final = 50_000
 """The most benchmarks one report may hold (a report file is untrusted input)."""
 # What a report's numbers can be: compare() never writes anything outside these,
 # so a value outside them (a negative time, a 1e308 ratio) is not a real report.
-Ratio = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+# Ratios of samples within 1e-100 to 1e100 lie within 1e-200 to 1e200.
+Ratio = Annotated[float, Field(ge=0, le=1e200, allow_inf_nan=False)]
+WIDEST: Final = 1e200
+"""Interval ends and MDEs beyond this (a t interval on 1 degree of freedom can
+reach 1e15 and more) are stored as this: "wider than anything", not an error."""
 Value = Annotated[float, Field(ge=0, le=1e100, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Percent = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=WIDEST, allow_inf_nan=False)]
 Threshold = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 Runs = Annotated[int, Field(ge=0, le=10_000_000)]
 
@@ -143,6 +154,13 @@ class BenchmarkComparison(BaseModel):
     but it does not fail the gate."""
     accepted_reason: str | None = None
     """Why it was accepted (the entry's reason or the label), for reports."""
+
+    @field_validator("ci_low", "ci_high", "mde_pct", mode="before")
+    @classmethod
+    def _widest(cls, value: Any) -> Any:
+        if type(value) in (int, float) and value > WIDEST:  # inf included, NaN not
+            return WIDEST
+        return value
 
     @property
     def blocking(self) -> bool:
