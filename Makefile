@@ -18,7 +18,7 @@ PERF_DIR := .perfgate
 CAPTURE_VENV ?= .venv-capture
 CAPTURE_STAMP := $(CAPTURE_VENV)/.perfgate-capture-env
 
-.PHONY: install capture-env valgrind test lint demo perf-baseline perf-check accuracy accuracy-live fuzz reliability clean
+.PHONY: install capture-env valgrind test test-matrix test-suite lint demo perf-baseline perf-check accuracy accuracy-live fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "perfgate needs Python >= 3.11 (set PYTHON=...)")'
@@ -48,6 +48,26 @@ valgrind:
 test: install capture-env valgrind
 	PERFGATE_CAPTURE_PYTHON=$(CURDIR)/$(CAPTURE_VENV)/bin/python $(BIN)/python -m pytest tests --benchmark-disable
 	$(MAKE) --no-print-directory lint
+
+# Every other Python the classifiers name (pyproject.toml), where this machine
+# has it: pythonX.Y on PATH, pyenv's versions, or a build in /opt/pythonX.Y (the
+# first that runs). Each gets its own .venv-X.Y and .venv-capture-X.Y and the
+# whole suite; a missing one is named, never silently passed
+# (tests/test_packaging.py keeps MATRIX equal to the classifiers).
+MATRIX ?= 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+test-matrix:
+	@for v in $(MATRIX); do \
+	  py=; for c in $$(command -v python$$v) $$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V -r) /opt/python$$v/bin/python$$v; do \
+	    if [ -x "$$c" ] && "$$c" -c 'import sys' >/dev/null 2>&1; then py=$$c; break; fi; \
+	  done; \
+	  if [ -z "$$py" ]; then echo "test-matrix: Python $$v is not on this machine: not tested"; continue; fi; \
+	  echo "test-matrix: Python $$v ($$py)"; \
+	  $(MAKE) --no-print-directory test-suite PYTHON=$$py VENV=.venv-$$v CAPTURE_VENV=.venv-capture-$$v || exit 1; \
+	done
+
+test-suite: install capture-env valgrind
+	PERFGATE_CAPTURE_PYTHON=$(CURDIR)/$(CAPTURE_VENV)/bin/python $(BIN)/python -m pytest tests --benchmark-disable -q
 
 lint: install
 	$(BIN)/ruff check perfgate tests examples accuracy reliability
@@ -114,4 +134,4 @@ reliability: install
 	$(BIN)/python reliability/faults.py --out docs/reliability.md
 
 clean:
-	rm -rf $(VENV) $(CAPTURE_VENV) $(PERF_DIR) build *.egg-info
+	rm -rf $(VENV) $(CAPTURE_VENV) .venv-3.* .venv-capture-3.* $(PERF_DIR) build *.egg-info

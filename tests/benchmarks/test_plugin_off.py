@@ -27,7 +27,8 @@ def write_trivial_suite(folder: Path, count: int = TRIVIAL_TESTS) -> Path:
 
 def run_session(suite: Path, *extra: str) -> int:
     """One quiet pytest session over ``suite``, in this process."""
-    args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", *extra, str(suite)]
+    # importlib mode: several suites of one module name may run in this process.
+    args = ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", *extra, str(suite)]
     with contextlib.redirect_stdout(io.StringIO()):
         return int(pytest.main(args))
 
