@@ -48,6 +48,7 @@ valgrind:
 test: install capture-env valgrind
 	PERFGATE_CAPTURE_PYTHON=$(CURDIR)/$(CAPTURE_VENV)/bin/python $(BIN)/python -m pytest tests --benchmark-disable
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-matrix
 
 # Every other Python the classifiers name (pyproject.toml), where this machine
 # has it: pythonX.Y on PATH, pyenv's versions, or a build in /opt/pythonX.Y (the
