@@ -60,3 +60,20 @@ def test_the_release_workflow_uses_trusted_publishing_without_a_stored_token():
     text = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert "id-token: write" in text
     assert "secrets." not in text  # no API token: the registry trusts the workflow
+
+
+def test_the_test_matrix_covers_every_python_the_classifiers_name():
+    """``make test`` runs the suite on the interpreter it was given (3.11 in CI)
+    and ``make test-matrix`` on the others: together, every classifier."""
+    named = {
+        c.rsplit(" ", 1)[1]
+        for c in _project()["classifiers"]  # type: ignore[union-attr]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    }
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    matrix = re.search(r"^MATRIX \?= (.+)$", makefile, re.MULTILINE)
+    assert matrix is not None
+    assert set(matrix.group(1).split()) | {"3.11"} == named
+    assert (
+        "$(MAKE) --no-print-directory test-matrix" in makefile.split("\ntest:")[1].split("\n\n")[0]
+    )
