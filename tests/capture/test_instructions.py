@@ -99,6 +99,27 @@ def test_pytest_instruction_mode_end_to_end(pytester, mode):
     assert depends["valgrind"].startswith("valgrind-")
 
 
+@needs_valgrind
+def test_a_helper_that_cannot_be_built_is_one_line_and_the_fallback(pytester, tmp_path):
+    """No compiler (and an empty cache): counting still works, by instrumenting
+    whole processes, and the reason is said once; nothing crashes."""
+    pytester.makepyfile(test_bench=BENCH)
+    env = {"CC": "no-such-compiler", "XDG_CACHE_HOME": str(tmp_path / "empty-cache")}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--perfgate-mode=instructions", "--perfgate-output", "o.json",
+        )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    said = [line for line in result.stdout.lines if "no C compiler (cc)" in line]
+    assert len(said) == 1
+    assert "instrumenting whole processes instead" in said[0]
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    (run,) = load_results(pytester.path / "o.json").runs
+    assert len(run.benchmarks) == 2
+
+
 WHOLE = """
 import pytest
 
