@@ -249,16 +249,23 @@ class PullRequestCode:
             )
 
 
-def _roots() -> Iterator[Path]:
+def _roots() -> Iterator[tuple[Path, bool]]:
+    """The folders the judge imports from, each with whether to skip the
+    ``site-packages`` folders inside it (the base interpreter's, under its
+    standard library: the project's packages, which a venv judge never imports)."""
     seen: set[Path] = set()
-    names = ("stdlib", "platstdlib", "purelib", "platlib")
-    candidates = [Path(sysconfig.get_paths()[n]) for n in names]
-    candidates.append(Path(__file__).resolve().parents[1])
-    for path in candidates:
+    paths = sysconfig.get_paths()
+    candidates = [(Path(paths[n]), True) for n in ("stdlib", "platstdlib")]
+    candidates += [(Path(paths[n]), False) for n in ("purelib", "platlib")]
+    candidates.append((Path(__file__).resolve().parents[1], False))
+    for path, prune in candidates:
         resolved = path.resolve()
         if resolved.is_dir() and resolved not in seen:
             seen.add(resolved)
-            yield resolved
+            yield resolved, prune
+
+
+_PROJECT_PACKAGES: Final = frozenset({"site-packages", "dist-packages"})
 
 
 def judge_files() -> dict[str, str]:
@@ -271,8 +278,15 @@ def judge_files() -> dict[str, str]:
     set back (only the clock could), so contents need not be read (0.3 s for
     62,000 files here, against 3 to 14 s for hashing them)."""
     prints: dict[str, str] = {}
-    for root in _roots():
-        for dirpath, _dirs, names in os.walk(root):
+    roots = list(_roots())
+    own = {root for root, _ in roots}
+    for root, prune in roots:
+        for dirpath, dirs, names in os.walk(root):
+            if prune:
+                dirs[:] = [
+                    d for d in dirs
+                    if d not in _PROJECT_PACKAGES or Path(dirpath, d).resolve() in own
+                ]  # fmt: skip
             for name in names:
                 path = os.path.join(dirpath, name)  # noqa: PTH118 (72,000 files: str is faster)
                 try:
