@@ -110,6 +110,13 @@ def test_the_installed_wheel_runs_the_default_ab_and_names_the_slowdown(installe
     import json
 
     report = json.loads((tmp_path / "ab.json").read_text(encoding="utf-8"))
-    regressions = {b["name"] for b in report["benchmarks"] if b["status"] == "regression"}
-    assert regressions == {"test_textkit_bench.py::test_unique_words:instructions"}
+    worst = max(report["benchmarks"], key=lambda b: b["ratio"])
+    assert worst["name"] == "test_textkit_bench.py::test_unique_words:instructions"
+    assert worst["status"] == "regression"
+    assert worst["ratio"] > 10  # a list scan instead of a dict: dozens of times the work
     assert report["conclusion"] == "failure"
+    # The other three are unchanged code; their counts agree within a few percent
+    # (after a changed benchmark ran first in the same process, up to 2.1% here:
+    # the allocator's state; see the closing note of issue 19).
+    others = [b for b in report["benchmarks"] if b is not worst]
+    assert all(0.95 < b["ratio"] < 1.05 for b in others)

@@ -203,9 +203,15 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     ctx = GitHubContext.from_environment(step, event=event) if args.publish else None
     if args.publish:
         import perfgate.publish._publishers  # noqa: F401 (loaded before PR code runs)
-    wipe_initial_environment(take_keys(os.environ))
-    with PullRequestCode(step) as boundary:
-        result = run_ci(plan, config, step, event=event, say=_warn_plain, warn=_warn)
+    taken = take_keys(os.environ)
+    wipe_initial_environment(taken)
+    try:
+        with PullRequestCode(step) as boundary:
+            result = run_ci(plan, config, step, event=event, say=_warn_plain, warn=_warn)
+    finally:
+        # No pull-request code runs from here on; a caller in this process (a
+        # test, an embedding tool) gets its environment back as it was.
+        os.environ.update(taken)
     for note in boundary.notes:
         _warn(note)
     boundary.check()

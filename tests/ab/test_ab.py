@@ -273,7 +273,16 @@ def test_lock_step_ab_finds_the_slowdown_round_by_round(repo, tmp_path, schedule
     assert result.rounds == 3
     by_name = {b.name: b for b in result.comparison.benchmarks}
     work = by_name["tests/test_bench.py::test_work"]
-    assert work.status is Status.REGRESSION  # 3x the work
+    if schedule == "alternate":
+        assert work.status is Status.REGRESSION  # 3x the work
+    else:
+        # Duet runs both sides at once on this 2-core machine: with anything else
+        # running (the suite on another Python, a neighbour) its 3 worker pairs
+        # sometimes leave the 3x slowdown "likely" (docs/modes.md: duet is weak
+        # on 2 busy cores). It is never missed or called anything else.
+        assert work.status in (Status.REGRESSION, Status.LIKELY_REGRESSION)
+        assert work.ratio is not None
+        assert work.ratio > 1.5
     assert work.noise == "interleaved"
     assert work.spread is not None
     assert work.spread.worker_pairs == 3

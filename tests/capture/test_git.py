@@ -57,3 +57,22 @@ def test_perfgate_ab_refuses_an_option_as_a_revision(tmp_path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     assert main(["ab", "--base=--output=/tmp/x", "--", "tests"]) == 2
     assert "is not a git name" in capsys.readouterr().err
+
+
+def test_perfgate_ci_gives_the_environment_back_to_an_in_process_caller(tmp_path, monkeypatch):
+    """The keys leave the environment while pull-request code may run, and come
+    back after (tests and embedding tools call main() in-process)."""
+    import os
+
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"repository": {"default_branch": "main"}}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PERFGATE_SOMETHING", "kept")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_notReallyATokenButLongEnough")
+    for key, value in {
+        "GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    assert main(["ci", "--no-publish", "--remote=-x"]) == 2
+    assert os.environ["PERFGATE_SOMETHING"] == "kept"
+    assert os.environ["GITHUB_TOKEN"] == "ghs_notReallyATokenButLongEnough"
