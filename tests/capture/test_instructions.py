@@ -52,7 +52,14 @@ def _count(tmp_path: Path, tag: str) -> dict[str, float]:
 @needs_valgrind
 def test_counts_repeat_exactly_and_scale_with_the_work(tmp_path):
     first, second = _count(tmp_path, "a"), _count(tmp_path, "b")
-    assert first == second  # deterministic across processes
+    # Deterministic across processes: exactly on 3.11; on 3.12 and 3.13 within a
+    # few instructions, measured (docs/modes.md, "Across Python versions"):
+    # 3.12.1 up to 13 instructions in 2.8 million (4.7 ppm), 3.13.5 4 in 1.4
+    # million, 3.13.0 exact. Allowed: 20 instructions or 10 ppm.
+    assert first.keys() == second.keys()
+    for name, count in first.items():
+        allowed = 0.0 if sys.version_info < (3, 12) else max(20.0, 1e-5 * count)
+        assert abs(count - second[name]) <= allowed, (name, count, second[name])
     ratio = first["work[4000]:instructions"] / first["work[2000]:instructions"]
     assert 1.9 < ratio < 2.1
     two_pct = first["work[2040]:instructions"] / first["work[2000]:instructions"]
