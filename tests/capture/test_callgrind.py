@@ -11,6 +11,7 @@ import pytest
 from perfgate.capture import _callgrind
 from perfgate.capture._callgrind import helper_library
 
+needs_compiler = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
 needs_compiler_and_header = pytest.mark.skipif(
     shutil.which("cc") is None or not Path("/usr/include/valgrind/callgrind.h").is_file(),
     reason="needs cc and valgrind's callgrind.h",
@@ -45,27 +46,26 @@ def test_no_compiler_is_a_reason(tmp_path, monkeypatch):
     assert why == "no C compiler (cc) to build the callgrind helper"
 
 
+def _reason_only(prefix: str) -> None:
+    helper, why = helper_library()
+    assert helper is None
+    assert why.startswith(prefix)
+    assert "\n" not in why
+
+
+@needs_compiler
 def test_an_unwritable_cache_is_a_reason(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x", encoding="utf-8")  # the cache would have to live under a file
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     monkeypatch.setenv("CC", "cc")
-    if shutil.which("cc") is None:
-        pytest.skip("needs a compiler to get as far as the cache")
-    helper, why = helper_library()
-    assert helper is None
-    assert why.startswith("the callgrind helper could not be built in ")
-    assert "\n" not in why
+    _reason_only("the callgrind helper could not be built in ")
 
 
+@needs_compiler
 def test_a_failing_build_names_the_first_compiler_line(tmp_path, monkeypatch):
     source = tmp_path / "_callgrind_helper.c"
     source.write_text("#include <no/such/header.h>\n", encoding="utf-8")
     monkeypatch.setattr(_callgrind, "SOURCE", source)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    if shutil.which("cc") is None:
-        pytest.skip("needs a compiler")
-    helper, why = helper_library()
-    assert helper is None
-    assert why.startswith("the callgrind helper did not build (")
-    assert "\n" not in why
+    _reason_only("the callgrind helper did not build (")
