@@ -197,6 +197,7 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     # The trust boundary (ci/_boundary.py, docs/security.md): everything publishing
     # needs is read now, before any pull-request code runs; then the keys leave
     # this process's environment, so the benchmark processes inherit none.
+    writes_bytecode = sys.dont_write_bytecode
     sys.dont_write_bytecode = True  # the judge's files must not change while PR code runs
     step = dict(os.environ)
     event = read_ci_event(step)
@@ -212,6 +213,7 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
         # No pull-request code runs from here on; a caller in this process (a
         # test, an embedding tool) gets its environment back as it was.
         os.environ.update(taken)
+        sys.dont_write_bytecode = writes_bytecode
     for note in boundary.notes:
         _warn(note)
     boundary.check()
