@@ -83,6 +83,12 @@ def take_keys(environ: MutableMapping[str, str]) -> dict[str, str]:
     return taken
 
 
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields of a ``/proc/<pid>/stat`` after the command name (proc(5) field
+    3 is index 0): the name, in parentheses, may itself hold spaces or ')'."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def wipe_initial_environment(values: Mapping[str, str]) -> bool:
     """Blank ``values`` (secrets) in this process's initial environment block.
 
@@ -93,9 +99,8 @@ def wipe_initial_environment(values: Mapping[str, str]) -> bool:
     if not secrets or not sys.platform.startswith("linux"):
         return False
     try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        # Fields 50 and 51 of proc(5), counted after the command name (field 2).
-        start, end = int(fields[47]), int(fields[48])
+        fields = _stat_fields(Path("/proc/self/stat"))
+        start, end = int(fields[47]), int(fields[48])  # proc(5) env_start, env_end
         with Path("/proc/self/mem").open("r+b", buffering=0) as mem:
             mem.seek(start)
             block = mem.read(end - start)
@@ -127,24 +132,26 @@ def _snapshot(environ: Mapping[str, str]) -> dict[Path, bytes | None]:
     return files
 
 
-def _restore(files: Mapping[Path, bytes | None]) -> list[str]:
-    notes = []
+def _restore(files: Mapping[Path, bytes | None]) -> tuple[list[str], list[str]]:
+    """Put each file back as it was; returns (notes, names that could not be)."""
+    notes, failed = [], []
     for path, before in files.items():
-        try:
-            now = path.read_bytes() if path.exists() or path.is_symlink() else None
-        except OSError:
-            now = b""
-        if now == before and not path.is_symlink():
-            continue
         with contextlib.suppress(OSError):
-            if path.is_symlink() or path.is_dir():
+            now = path.read_bytes() if path.exists() else None
+            if now == before and not path.is_symlink():
+                continue
+        try:
+            if path.is_symlink():
                 path.unlink()
             if before is None:
                 path.unlink(missing_ok=True)
             else:
                 path.write_bytes(before)
+        except OSError as err:
+            failed.append(f"{path.name} ({err.strerror})")
+            continue
         notes.append(f"{path.name}: changed while the pull request's code ran; restored")
-    return notes
+    return notes, failed
 
 
 def _children(pid: int) -> list[int]:
@@ -153,8 +160,7 @@ def _children(pid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            if int(_stat_fields(entry / "stat")[1]) == pid:  # proc(5) ppid
                 found.append(int(entry.name))
     return found
 
@@ -207,6 +213,7 @@ class PullRequestCode:
     _files: dict[Path, bytes | None] = field(default_factory=dict)
     _judge: dict[str, str] = field(default_factory=dict)
     _reaping: bool = False
+    _unrestored: list[str] = field(default_factory=list)
 
     def __enter__(self) -> PullRequestCode:
         self._files = _snapshot(self.environ)
@@ -221,7 +228,8 @@ class PullRequestCode:
                 self.notes.append(
                     f"{killed} process(es) the pull request's code left running were stopped"
                 )
-        self.notes.extend(_restore(self._files))
+        notes, self._unrestored = _restore(self._files)
+        self.notes.extend(notes)
 
     def check(self) -> None:
         """Raise if the judge's own files changed while pull-request code ran.
@@ -229,7 +237,13 @@ class PullRequestCode:
         Bytecode caches (``__pycache__/*.pyc``) that appeared or changed are removed
         instead: another interpreter sharing the standard library may write them
         innocently, and removed, nothing of them can be loaded (Python compiles
-        the verified source again)."""
+        the verified source again). A command or event file that could not be put
+        back is refused too: a later step would read what the pull request wrote."""
+        if self._unrestored:
+            raise PerfgateError(
+                "the pull request's code changed GitHub's files and they could not be "
+                f"restored ({', '.join(self._unrestored)}): nothing is published from this job"
+            )
         now = judge_files()
         changed = sorted(
             {path for path, stamp in now.items() if self._judge.get(path) != stamp}
