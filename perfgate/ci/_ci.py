@@ -178,7 +178,7 @@ def run_ci(
         save_results(plan.out_dir / "current.json", current)
         text = current.to_json()
         entry = summarise(current)
-        result.stored_as = store.store(commit, text, entry, config.history_max_entries, warn)
+        result.stored_as = store.store(commit, text, entry, warn)
         say(f"stored the baseline of {commit[:12]} on {plan.data_branch}")
         return result
     pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}

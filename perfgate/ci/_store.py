@@ -21,16 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from perfgate._errors import GitError
+from perfgate._errors import GitError, PerfgateError
 from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.report._history import HistoryEntry, append_history, load_history
 from perfgate.results._model import ResultsFile
 from perfgate.results._readers import parse_results
+from perfgate.results._storage import summarised
 
 __all__ = ["DATA_BRANCH", "DataBranch", "StoredBaseline", "first_parent_base", "token_auth_env"]
 
 DATA_BRANCH: Final = "perfgate-data"
 HISTORY_FILE: Final = "history.jsonl"
+KEEP_FULL_RESULTS: Final = 100
+"""Commits whose results keep every sample; older ones keep summaries."""
 RESULTS_DIR: Final = "results"
 # Where the fetched branch is kept locally (outside refs/heads: never checked out).
 _LOCAL_REF: Final = "refs/perfgate/data"
@@ -136,64 +139,95 @@ class DataBranch:
         commit: str,
         results_json: str,
         entry: HistoryEntry,
-        max_entries: int,
         warn: Callable[[str], None],
+        keep_full: int = KEEP_FULL_RESULTS,
     ) -> str:
-        """Add ``results/<commit>.json`` and the commit's history line, drop the
-        results of commits that fell out of the history, and push. Returns the
-        data branch's new commit."""
+        """Add ``results/<commit>.json`` and the commit's history line, and push.
+        Returns the data branch's new commit.
+
+        Nothing is dropped: every measured commit keeps its history line and its
+        results file. The results of commits older than the newest ``keep_full``
+        are compacted to summaries (:func:`summarised`): pull requests are based
+        on recent commits, and history needs only the summary line."""
+
+        def build(parent: str | None, env: dict[str, str], scratch: Path) -> str:
+            history_path = scratch / HISTORY_FILE
+            old = self.read(HISTORY_FILE) if parent else None
+            if old:
+                history_path.write_text(old + "\n", encoding="utf-8")
+            append_history(history_path, entry, None, warn)
+            order = [e.commit for e in load_history(history_path, warn) if e.commit]
+            stored = set(self._stored_commits()) if parent else set()
+            # The few that just left the window (a window of 16 more: a re-run or a
+            # failed push leaves no file uncompacted for long).
+            for old_commit in order[-(keep_full + 16) : -keep_full] if keep_full else order:
+                if old_commit in stored and old_commit != commit:
+                    self._compact(env, old_commit, warn)
+            self._add(env, f"{RESULTS_DIR}/{commit}.json", results_json)
+            self._add(env, HISTORY_FILE, history_path.read_text(encoding="utf-8"))
+            return f"perfgate: baseline of {commit[:12]}"
+
+        return self._write(build)
+
+    def write_files(self, files: Mapping[str, str], message: str) -> str:
+        """Add or replace ``files`` (path: text) on the branch, and push."""
+
+        def build(parent: str | None, env: dict[str, str], scratch: Path) -> str:
+            for path, text in files.items():
+                self._add(env, path, text)
+            return message
+
+        return self._write(build)
+
+    def _compact(self, env: dict[str, str], commit: str, warn: Callable[[str], None]) -> None:
+        path = f"{RESULTS_DIR}/{commit}.json"
+        text = self.read(path)
+        if text is None:
+            return
+        try:
+            compact = summarised(parse_results(text, f"{self.branch}:{path}", warn))
+        except PerfgateError as err:
+            warn(f"{self.branch}:{path}: left as it is ({err})")
+            return
+        compacted = compact.to_json()
+        if len(compacted) < len(text):
+            self._add(env, path, compacted)
+
+    def _write(self, build: Callable[[str | None, dict[str, str], Path], str]) -> str:
+        """Build a commit on the branch's tip with a private index and push it; a
+        push that lost a race is rebuilt on the new tip."""
         for attempt in range(_PUSH_ATTEMPTS):
             exists = self.fetch()
             parent = self._tip() if exists else None
-            tip = self._commit(parent, commit, results_json, entry, max_entries, warn)
+            with tempfile.TemporaryDirectory(prefix="perfgate-data-") as scratch_name:
+                scratch = Path(scratch_name)
+                env = {**os.environ, **_IDENTITY, "GIT_INDEX_FILE": str(scratch / "index")}
+                git(
+                    ["read-tree", parent] if parent else ["read-tree", "--empty"],
+                    self.repo,
+                    env=env,
+                )
+                message = build(parent, env, scratch)
+                self._add(env, "README.md", _README)
+                tree = git(["write-tree"], self.repo, env=env)
+                args = ["commit-tree", tree, "-m", message, *(["-p", parent] if parent else [])]
+                tip = git(args, self.repo, env=env)
             try:
                 git(
                     ["push", "--quiet", "--end-of-options", self.remote,
                      f"{tip}:refs/heads/{self.branch}"],
                     self.repo, env=self._remote_env(),
                 )  # fmt: skip
+                git(["update-ref", _LOCAL_REF, tip], self.repo)
                 return tip
             except GitError as err:
                 if attempt == _PUSH_ATTEMPTS - 1:
                     raise GitError(
-                        f"could not push the baseline to {self.remote} {self.branch} after "
+                        f"could not push to {self.remote} {self.branch} after "
                         f"{_PUSH_ATTEMPTS} attempts ({err}); does the job have "
                         "`permissions: contents: write`?"
                     ) from None
         raise AssertionError("unreachable")
-
-    def _commit(
-        self,
-        parent: str | None,
-        commit: str,
-        results_json: str,
-        entry: HistoryEntry,
-        max_entries: int,
-        warn: Callable[[str], None],
-    ) -> str:
-        with tempfile.TemporaryDirectory(prefix="perfgate-data-") as scratch:
-            history_path = Path(scratch) / HISTORY_FILE
-            old = self.read(HISTORY_FILE) if parent else None
-            if old:
-                history_path.write_text(old + "\n", encoding="utf-8")
-            append_history(history_path, entry, max_entries, warn)
-            kept = {e.commit for e in load_history(history_path, warn)}
-            env = {**os.environ, **_IDENTITY, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
-            if parent:
-                git(["read-tree", parent], self.repo, env=env)
-            else:
-                git(["read-tree", "--empty"], self.repo, env=env)
-            dropped = [c for c in self._stored_commits() if c not in kept] if parent else []
-            if dropped:
-                paths = [f"{RESULTS_DIR}/{c}.json" for c in dropped]
-                git(["rm", "--cached", "--quiet", "--", *paths], self.repo, env=env)
-            self._add(env, f"{RESULTS_DIR}/{commit}.json", results_json)
-            self._add(env, HISTORY_FILE, history_path.read_text(encoding="utf-8"))
-            self._add(env, "README.md", _README)
-            tree = git(["write-tree"], self.repo, env=env)
-            message = f"perfgate: baseline of {commit[:12]}"
-            args = ["commit-tree", tree, "-m", message, *(["-p", parent] if parent else [])]
-            return git(args, self.repo, env=env)
 
     def _add(self, env: dict[str, str], path: str, text: str) -> None:
         blob = git(["hash-object", "-w", "--stdin"], self.repo, env=env, stdin=text)
@@ -242,5 +276,10 @@ Written by perfgate's GitHub Action on pushes to the default branch; do not edit
 
 - `results/<commit>.json`: the benchmark results of that commit (perfgate's results format),
   the baseline of pull requests based on it;
-- `history.jsonl`: one summary line per commit, for the trend charts.
+- `history.jsonl`: one summary line per measured commit, every one kept (history,
+  change points, drift, the dashboard);
+- `steps.jsonl`: the steps perfgate has bisected, and what it proposed for each;
+- `evidence/<commit>/`: the A/B reports that named and confirmed a step's commit.
+
+The results of commits older than the newest 100 keep summaries, not samples.
 """

@@ -92,8 +92,9 @@ def load_history(path: Path, warn: Warn) -> list[HistoryEntry]:
     return entries
 
 
-def append_history(path: Path, entry: HistoryEntry, max_entries: int, warn: Warn) -> int:
-    """Append ``entry``, keep the newest ``max_entries``; returns how many are kept.
+def append_history(path: Path, entry: HistoryEntry, max_entries: int | None, warn: Warn) -> int:
+    """Append ``entry``, keep the newest ``max_entries`` (``None``: all); returns how
+    many are kept.
 
     One line per commit: an entry for a commit already in the history replaces
     it (a re-run of the same push measures the same code again)."""
@@ -101,7 +102,9 @@ def append_history(path: Path, entry: HistoryEntry, max_entries: int, warn: Warn
         kept = [
             e for e in load_history(path, warn) if entry.commit is None or e.commit != entry.commit
         ]
-        entries = [*kept, entry][-max_entries:]
+        entries = [*kept, entry]
+        if max_entries is not None:
+            entries = entries[-max_entries:]
         write_atomic(path, "".join(e.model_dump_json() + "\n" for e in entries))
     return len(entries)
 

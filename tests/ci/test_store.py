@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_store_then_find_the_base_and_fall_back_to_an_ancestor(clone, results):
     assert not store.fetch()  # no data branch yet
     first = git_as_dev(clone, "rev-parse", "HEAD~1")
     stored = _results(results, first)
-    store.store(first, stored.to_json(), summarise(stored), 30, print)
+    store.store(first, stored.to_json(), summarise(stored), print)
     assert git_as_dev(clone, "status", "--porcelain") == ""  # the work tree is never touched
     assert store.fetch()
     exact = store.baseline_for(first, print)
@@ -49,15 +50,30 @@ def test_store_then_find_the_base_and_fall_back_to_an_ancestor(clone, results):
     assert older.results.runs == stored.runs
 
 
-def test_history_has_one_line_per_commit_and_old_results_are_dropped(clone, results):
+def test_history_keeps_every_commit_and_compacts_old_results(clone, results):
+    """Issue 20: nothing is dropped. Every measured commit keeps its history line
+    and its results file; those older than the newest ``keep_full`` keep summaries."""
     store = DataBranch(clone)
     commits = git_as_dev(clone, "rev-list", "--reverse", "HEAD").split()
     for commit in [*commits, commits[-1]]:  # the last one measured twice (a re-run)
         measured = _results(results, commit)
-        store.store(commit, measured.to_json(), summarise(measured), 2, print)
+        store.store(commit, measured.to_json(), summarise(measured), print, keep_full=1)
     store.fetch()
-    assert [e.commit for e in store.history(print)] == commits[-2:]
-    assert sorted(store._stored_commits()) == sorted(commits[-2:])
+    assert [e.commit for e in store.history(print)] == commits
+    assert sorted(store._stored_commits()) == sorted(commits)
+    old = store.baseline_for(commits[0], print)
+    new = store.baseline_for(commits[-1], print)
+    assert old is not None
+    assert new is not None
+    assert all(
+        not b.samples and b.summary is not None for r in old.results.runs for b in r.benchmarks
+    )
+    assert all(b.samples and b.summary is None for r in new.results.runs for b in r.benchmarks)
+    full = _results(results, commits[0]).runs[0].benchmarks[0].samples.tolist()
+    kept = old.results.runs[0].benchmarks[0].summary
+    assert kept is not None
+    assert (kept.rounds, kept.min, kept.max) == (len(full), min(full), max(full))
+    assert kept.median == pytest.approx(statistics.median(full))
 
 
 def test_a_push_that_loses_a_race_is_rebuilt_on_the_new_tip(clone, results, tmp_path):
@@ -69,9 +85,9 @@ def test_a_push_that_loses_a_race_is_rebuilt_on_the_new_tip(clone, results, tmp_
     mine, theirs = DataBranch(clone), DataBranch(other)
     theirs_results = _results(results, b)
     mine.fetch()  # sees no branch yet; the other job then pushes first
-    theirs.store(b, theirs_results.to_json(), summarise(theirs_results), 30, print)
+    theirs.store(b, theirs_results.to_json(), summarise(theirs_results), print)
     my_results = _results(results, a)
-    mine.store(a, my_results.to_json(), summarise(my_results), 30, print)
+    mine.store(a, my_results.to_json(), summarise(my_results), print)
     mine.fetch()
     assert {e.commit for e in mine.history(print)} == {a, b}
 
@@ -82,7 +98,7 @@ def test_a_push_without_permission_is_one_clear_error(clone, results, tmp_path):
     hook.chmod(0o755)
     measured = _results(results, "f" * 40)
     with pytest.raises(GitError, match="contents: write"):
-        DataBranch(clone).store("f" * 40, measured.to_json(), summarise(measured), 30, print)
+        DataBranch(clone).store("f" * 40, measured.to_json(), summarise(measured), print)
 
 
 def test_the_token_reaches_git_only_as_an_extra_header_in_the_environment(tmp_path):
