@@ -35,9 +35,10 @@ Kind = Literal["time", "counter"]
 _NOISE_FLOOR_PCT: Final = {"counter": 0.1, "time": 1.0}
 """Smallest noise assumed per commit (one standard deviation, percent): instruction
 counts repeat to about 0.01% (docs/modes.md), a 3-run wall-time value to a few %."""
-_MIN_POINTS: Final = {"counter": 2, "time": 6}
-"""The fewest commits a level needs. Wall time needs 6: with 3 (or 5), pairs of
-outlying commits became false steps on the A/A histories (docs/history.md)."""
+_MIN_POINTS: Final = {"counter": 2, "time": 4}
+"""The fewest commits a level needs (a step is found once this many commits are
+measured after it). Counts repeat exactly; timings need a few to tell a step
+from a burst of slow runners (docs/history.md)."""
 _DRIFT_WINDOW: Final = {"counter": 1, "time": 5}
 """Points averaged (median) for each end of a drift."""
 
@@ -162,6 +163,7 @@ def analyse(series: Sequence[BenchmarkHistory], config: Config) -> list[Benchmar
             min_step_pct=settings.min_step_pct,
             noise_floor_pct=settings.noise_floor_pct,
             min_size=settings.min_points,
+            noise="deterministic" if item.kind == "counter" else "sampled",
         )
         done.append(item.model_copy(update={"steps": steps}))
     return done
