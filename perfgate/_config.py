@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -137,6 +137,16 @@ class Config(_Table):
     trend charts), relative to the directory of ``pyproject.toml``."""
     history_max_entries: Annotated[int, Field(ge=1, le=10000)] = 30
     """Most lines kept in the history file (the oldest are dropped)."""
+    rollback: Literal["issue", "pull-request", "off"] = "issue"
+    """On a push to the default branch, for each confirmed slowdown step in the
+    history: open (or update) one issue naming the commit and the ``git revert``
+    command, or open a revert pull request (falling back to the issue when the
+    revert does not apply cleanly); ``off`` finds steps but bisects nothing."""
+    rollback_label: Annotated[str, Field(min_length=1, max_length=50)] = "perf-regression"
+    """Label of the rollback issues (and how perfgate finds its own)."""
+    bisect_mode: Literal["auto", "instructions", "time"] = "auto"
+    """How a step's commit range is bisected: ``auto`` counts instructions where
+    valgrind is, else times."""
     template_dir: Path | None = None
     """Directory with report templates (``report.md.j2``, ``report.txt.j2``) that
     replace the built-in ones; relative to the directory of ``pyproject.toml``."""

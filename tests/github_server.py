@@ -48,6 +48,10 @@ class FakeGitHub:
     pulls: list[dict[str, Any]] = field(default_factory=list)
     """Open pull requests: {"number": N, "head_sha": SHA, "labels": [names]}, and
     optionally "head_owner", "head_ref" and "fork" (True: GitHub's commit lookup misses it)."""
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Issues (not pull requests) by number: title, body, state, labels, login."""
+    opened_pulls: list[dict[str, Any]] = field(default_factory=list)
+    """Pull requests created through the API: title, body, head, base."""
     faults: list[Fault] = field(default_factory=list)
     garble: Any = None
     """When set: a function that turns each response body (bytes) into another."""
@@ -60,6 +64,22 @@ class FakeGitHub:
         self.comments[self._next_id] = {"id": self._next_id, "number": number, "body": body,
                                         "login": login}  # fmt: skip
         return self._next_id
+
+    def add_issue(self, title: str, body: str, labels: list[str], state: str = "open") -> int:
+        self._next_id += 1
+        self.issues[self._next_id] = {"number": self._next_id, "title": title, "body": body,
+                                      "state": state, "labels": labels, "login": self.login}  # fmt: skip
+        return self._next_id
+
+    def _issue_json(self, repo: str, issue: dict[str, Any]) -> dict[str, Any]:
+        api = f"{self.url}/repos/{repo}"
+        return {
+            "number": issue["number"], "url": f"{api}/issues/{issue['number']}",
+            "comments_url": f"{api}/issues/{issue['number']}/comments",
+            "html_url": f"{self.url}/{repo}/issues/{issue['number']}", "title": issue["title"],
+            "body": issue["body"], "state": issue["state"], "user": {"login": issue["login"]},
+            "labels": [{"name": n} for n in issue["labels"]], "pull_request": None,
+        }  # fmt: skip
 
     def comments_on(self, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments.values() if c["number"] == number]
@@ -112,6 +132,35 @@ class FakeGitHub:
             return 404, {"message": "Not Found"}, {}
         repo, rest = match.groups()
         api = f"{self.url}/repos/{repo}"
+        if rest == "/issues" and method == "GET":
+            state = query.get("state", ["open"])[0]
+            wanted = set(filter(None, query.get("labels", [""])[0].split(",")))
+            found = [i for i in self.issues.values()
+                     if state in ("all", i["state"]) and wanted <= set(i["labels"])]  # fmt: skip
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            headers = {}
+            if page * per_page < len(found):
+                link = f"{api}/issues?state={state}&per_page={per_page}&page={page + 1}"
+                headers["Link"] = f'<{link}>; rel="next"'
+            chunk = found[(page - 1) * per_page : page * per_page]
+            return 200, [self._issue_json(repo, i) for i in chunk], headers
+        if rest == "/issues" and method == "POST":
+            number = self.add_issue(body["title"], body.get("body", ""), body.get("labels", []))
+            return 201, self._issue_json(repo, self.issues[number]), {}
+        if (m := re.fullmatch(r"/issues/(\d+)", rest)) and int(m.group(1)) in self.issues:
+            issue = self.issues[int(m.group(1))]
+            if method == "PATCH":
+                issue.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+            return 200, self._issue_json(repo, issue), {}
+        if rest == "/pulls" and method == "POST":
+            self._next_id += 1
+            pull = {"number": self._next_id, **body}
+            self.opened_pulls.append(pull)
+            return 201, {"number": self._next_id, "url": f"{api}/pulls/{self._next_id}",
+                         "head": {"ref": body["head"], "sha": "0" * 40},
+                         "base": {"ref": body["base"]}, "title": body["title"],
+                         "state": "open", "labels": []}, {}  # fmt: skip
         if m := re.fullmatch(r"/issues/(\d+)", rest):
             number = int(m.group(1))
             return 200, {"number": number, "url": f"{api}/issues/{number}",

@@ -1,7 +1,8 @@
 """``perfgate ci``: what the GitHub Action does, as one command.
 
 On a push to the default branch it measures the commit and stores the results
-on the data branch (the baseline of later pull requests, see ``_store.py``).
+on the data branch (the baseline of later pull requests, see ``_store.py``),
+then looks at the whole history for new steps (``_history.py``).
 On a pull request it measures the head, compares with the stored results of
 the base (or runs an A/B of base and head in this job), writes the reports and
 hands the comparison back for publishing. Measuring runs in the project's own
@@ -24,6 +25,7 @@ from perfgate.ab._ab import ABPlan, plugin_env, run_ab
 from perfgate.capture._child import run_pytest
 from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.capture._plan import resolve_mode
+from perfgate.ci._history import HistoryReview, review_push
 from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base, token_auth_env
 from perfgate.publish._github_context import read_event
 from perfgate.report._history import HistoryEntry, summarise
@@ -73,6 +75,9 @@ class CiResult:
     sides: tuple[ResultsFile | None, ResultsFile | None] = (None, None)
     """The results compared (baseline, current), for the HTML report's distributions."""
     log: list[str] = field(default_factory=list)
+    review: HistoryReview | None = None
+    """Pushes: the history's steps, and the slowdowns waiting to be proposed."""
+    store: DataBranch | None = None
 
 
 def read_ci_event(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -180,6 +185,13 @@ def run_ci(
         entry = summarise(current)
         result.stored_as = store.store(commit, text, entry, warn)
         say(f"stored the baseline of {commit[:12]} on {plan.data_branch}")
+        result.review = review_push(
+            plan.repo, store, config, head=commit, python=plan.python,
+            pytest_args=plan.pytest_args, max_time_s=plan.max_time_s,
+            bisect=config.rollback != "off", say=say, warn=warn,
+        )  # fmt: skip
+        result.log.extend(result.review.log)
+        result.store = store
         return result
     pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
     assert isinstance(pull, dict)

@@ -179,6 +179,30 @@ class DataBranch:
 
         return self._write(build)
 
+    def push_revert(self, commit: str, onto: str) -> str | None:
+        """Push a branch ``perfgate/revert-<commit>`` holding ``git revert <commit>``
+        on top of ``onto``; None when the revert does not apply cleanly. Made in a
+        scratch worktree: the checked-out work tree is never touched."""
+        branch = f"perfgate/revert-{commit[:12]}"
+        with tempfile.TemporaryDirectory(prefix="perfgate-revert-") as scratch:
+            tree = Path(scratch) / "tree"
+            git(["worktree", "add", "--detach", "--quiet", str(tree), onto], self.repo)
+            try:
+                env = {**os.environ, **_IDENTITY}
+                try:
+                    git(["revert", "--no-edit", "--end-of-options", commit], tree, env=env)
+                except GitError:
+                    return None
+                tip = git(["rev-parse", "HEAD"], tree)
+                git(
+                    ["push", "--quiet", "--force", "--end-of-options", self.remote,
+                     f"{tip}:refs/heads/{branch}"],
+                    self.repo, env=self._remote_env(),
+                )  # fmt: skip
+            finally:
+                git(["worktree", "remove", "--force", str(tree)], self.repo)
+        return branch
+
     def _compact(self, env: dict[str, str], commit: str, warn: Callable[[str], None]) -> None:
         path = f"{RESULTS_DIR}/{commit}.json"
         text = self.read(path)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from perfgate._config import Config, find_pyproject, load_config
 from perfgate._errors import PerfgateError
@@ -31,6 +31,10 @@ from perfgate.verdict._comparison import Comparison, Verdict
 if TYPE_CHECKING:
     from github import Github
 
+    from perfgate.ci._ci import CiPlan
+    from perfgate.ci._history import HistoryReview
+    from perfgate.ci._store import DataBranch
+    from perfgate.history._ledger import StepRecord
     from perfgate.publish._github_context import GitHubContext
     from perfgate.report._history import HistoryEntry
 
@@ -222,6 +226,11 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     outputs: dict[str, str] = {"mode": result.mode}
     if result.role == "baseline":
         outputs |= {"verdict": "baseline", "conclusion": "baseline"}
+        if result.review is not None:
+            pending = result.review.pending
+            outputs["rollbacks"] = str(len(pending))
+            if pending and args.publish and ctx is not None and result.store is not None:
+                _propose_rollbacks(result.review, result.store, config, ctx, event, plan)
         _step_outputs(outputs, step.get("GITHUB_OUTPUT"))
         return EXIT_PASS
     comparison = result.comparison
@@ -251,6 +260,46 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     }
     _step_outputs(outputs, step.get("GITHUB_OUTPUT"))
     return EXIT_FAIL if comparison.verdict is Verdict.FAIL else EXIT_PASS
+
+
+def _propose_rollbacks(
+    review: HistoryReview,
+    store: DataBranch,
+    config: Config,
+    ctx: GitHubContext,
+    event: Mapping[str, Any],
+    plan: CiPlan,
+) -> None:
+    """Open or update the rollback issue (or revert pull request) of each confirmed
+    slowdown in the history, then record what was done on the data branch."""
+    from perfgate.ci._history import record_proposals
+    from perfgate.publish._github import GitHubClient
+    from perfgate.publish._rollback import propose, rollback_body
+
+    token = ctx.token.get_secret_value() if ctx.token else None
+    if token is None:
+        _warn_plain("no GITHUB_TOKEN: the rollback proposals were not published")
+        return
+    client = GitHubClient(_github_client(ctx), ctx, config)
+    repository = event.get("repository")
+    default = repository.get("default_branch") if isinstance(repository, dict) else None
+
+    def body(record: StepRecord, _pull: int | None) -> str:
+        return rollback_body(
+            record, config, server_url=ctx.server_url, repository=ctx.repository,
+            data_branch=plan.data_branch, run_url=ctx.run_url,
+        )  # fmt: skip
+
+    def revert(record: StepRecord) -> str | None:
+        assert record.culprit is not None
+        return store.push_revert(record.culprit, record.found_at)
+
+    done = propose(
+        review.pending, client, config, body=body, revert=revert,
+        base_branch=default if isinstance(default, str) else None,
+        say=lambda text: _warn_plain(_redact(text, token)),
+    )  # fmt: skip
+    record_proposals(store, done, _warn)
 
 
 def _step_outputs(values: dict[str, str], target: str | None) -> None:

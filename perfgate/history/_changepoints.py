@@ -138,7 +138,10 @@ def find_steps(
         return []
     sigma = max(robust_noise(logs), math.log1p(noise_floor_pct / 100))
     standard = ((logs - np.median(logs)) / sigma).reshape(-1, 1)
-    algo = ruptures.Binseg(model="l2", min_size=min_size, jump=1).fit(standard)
+    # Counts may split anywhere (a level of one commit at the end is where a new
+    # step first shows); the levels are held to ``min_size`` when tested.
+    search = 1 if noise == "deterministic" else min_size
+    algo = ruptures.Binseg(model="l2", min_size=search, jump=1).fit(standard)
     cuts = [c for c in algo.predict(pen=_PENALTY_PER_LOG_N * math.log(n)) if c < n]
     threshold = math.log1p(min_step_pct / 100)
     test = _rank_test if noise == "sampled" else _median_test
@@ -154,10 +157,13 @@ def find_steps(
 
     while True:
         tested = [tested_at(i) for i in range(len(cuts))]
+        bounds = [0, *cuts, n]
         failing = [
             (p, i)
             for i, (p, size) in enumerate(tested)
-            if p >= alpha or abs(size) < threshold - 1e-12
+            if p >= alpha
+            or abs(size) < threshold - 1e-12
+            or min(bounds[i + 1] - bounds[i], bounds[i + 2] - bounds[i + 1]) < min_size
         ]
         if not failing:
             break
@@ -171,7 +177,7 @@ def find_steps(
         size = float(np.median(right) - np.median(left))
         se = median_se(left, sigma) ** 2 + median_se(right, sigma) ** 2
         p, _ = tested_at(i)
-        first, last = _location(logs[start:end], cut - start, min_size, sigma)
+        first, last = _location(logs[start:end], cut - start, search, sigma)
         steps.append(
             Step(
                 index=cut, first=start + first, last=start + last,

@@ -403,6 +403,63 @@ class GitHubClient:
         ) or self._call("finding the pull request", by_commit)
         return found
 
+    # --- rollback proposals ------------------------------------------------------------------
+
+    def upsert_issue(self, marker: str, title: str, body: str, label: str) -> tuple[str, int]:
+        """perfgate's one issue carrying ``marker`` (among issues with ``label``, open
+        or closed): edited when open, left alone when closed (someone decided), else
+        created once; a retried create that took effect after all is found, never
+        doubled. Returns ("created" | "updated" | "closed", its number)."""
+        repo = self.client.get_repo(self._repository())
+
+        def find() -> Any:
+            for issue in repo.get_issues(state="all", labels=[label]):
+                if issue.pull_request is None and marker in (issue.body or ""):
+                    return issue
+            return None
+
+        existing = self._call("finding the rollback issue", find)
+        if existing is not None:
+            if existing.state == "closed":
+                return "closed", int(existing.number)
+            self._call("updating the rollback issue", lambda: existing.edit(title=title, body=body))
+            return "updated", int(existing.number)
+
+        def created_after_all() -> tuple[str, int] | None:
+            issue = find()
+            return None if issue is None else ("created", int(issue.number))
+
+        def create() -> tuple[str, int]:
+            issue = repo.create_issue(title=title, body=body, labels=[label])
+            return "created", int(issue.number)
+
+        result: tuple[str, int] = self._call(
+            "creating the rollback issue", create, reconcile=created_after_all
+        )
+        return result
+
+    def pull_request_of(self, sha: str) -> tuple[int, tuple[str, ...]] | None:
+        """The pull request that brought commit ``sha`` (merged or open), and its labels."""
+        repo = self.client.get_repo(self._repository())
+
+        def first() -> tuple[int, tuple[str, ...]] | None:
+            for pull in repo.get_commit(sha).get_pulls():
+                return int(pull.number), tuple(str(label.name) for label in pull.labels)
+            return None
+
+        found: tuple[int, tuple[str, ...]] | None = self._call("finding the pull request", first)
+        return found
+
+    def open_pull_request(self, *, title: str, body: str, head: str, base: str) -> int:
+        """A pull request of branch ``head`` into ``base``."""
+        repo = self.client.get_repo(self._repository())
+
+        def create() -> int:
+            return int(repo.create_pull(base=base, head=head, title=title, body=body).number)
+
+        number: int = self._call("opening the revert pull request", create)
+        return number
+
     def _repository(self) -> str:
         if not self.ctx.repository:
             raise PublishError("no repository: set GITHUB_REPOSITORY or pass --repo")

@@ -11,24 +11,16 @@ slowdown gets a failure naming the slowed benchmark.
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from tests.ci.action_runner import REPO, ROOT, TOKEN, pull_request_event, run_action
 from tests.conftest import git_as_dev
 from tests.github_server import FakeGitHub
-
-ROOT = Path(__file__).resolve().parents[2]
-ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-TOKEN = "ghs_e2eTokenThatMustNeverBePrinted"
-REPO = "octo/scratch"
 
 pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
 
@@ -81,96 +73,6 @@ def project(tmp_path) -> Path:
     return work
 
 
-def _expression(name: str, inputs: dict[str, str]) -> str:
-    """The few ${{ }} expressions the action's scripts use."""
-    if name.startswith("inputs."):
-        key = name.removeprefix("inputs.")
-        value = inputs.get(key, str(ACTION["inputs"][key].get("default", "")))
-        return _substitute(value, inputs)
-    return {"github.action_path": str(ROOT), "github.token": TOKEN}[name]
-
-
-def _substitute(text: str, inputs: dict[str, str]) -> str:
-    return re.sub(r"\$\{\{\s*(.+?)\s*\}\}", lambda m: _expression(m.group(1), inputs), text)
-
-
-@pytest.fixture(scope="session")
-def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``RUNNER_TEMP``, shared by the session: the action's set-up step installs
-    perfgate there from the action's path once (its own ``pip install``, a
-    non-editable install, as on GitHub), and later runs reuse it."""
-    return tmp_path_factory.mktemp("runner-temp")
-
-
-def _run_action(
-    repo: Path,
-    tmp: Path,
-    github: FakeGitHub,
-    event_name: str,
-    event: dict[str, Any],
-    ref: str,
-    runner_temp: Path,
-) -> tuple[int, dict[str, str], str]:
-    """The action's set-up and gate steps, as GitHub would run them; returns the
-    gate's exit code, its step outputs, and everything it printed."""
-    runner = tmp / "runner"
-    runner.mkdir(exist_ok=True)
-    (runner / "event.json").write_text(json.dumps(event))
-    files = {name: runner / name for name in ("env", "output", "summary.md")}
-    for path in files.values():
-        path.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PERFGATE_"))}
-    env |= {
-        "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(runner / "event.json"), "GITHUB_REF": ref,
-        "GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": github.url,
-        "GITHUB_SERVER_URL": "https://github.example", "GITHUB_RUN_ID": "77",
-        "GITHUB_SHA": git_as_dev(repo, "rev-parse", "HEAD"), "GITHUB_ENV": str(files["env"]),
-        "GITHUB_OUTPUT": str(files["output"]), "GITHUB_STEP_SUMMARY": str(files["summary.md"]),
-        "RUNNER_TEMP": str(runner_temp), "RUNNER_OS": "Linux",
-    }  # fmt: skip
-    inputs = {"python": os.environ.get("PERFGATE_CAPTURE_PYTHON") or sys.executable}
-    steps = {step.get("id"): step for step in ACTION["runs"]["steps"]}
-    printed, code = "", 0
-    for step_id in ("setup", "gate"):
-        step = steps[step_id]
-        step_env = {k: _substitute(str(v), inputs) for k, v in step.get("env", {}).items()}
-        for line in files["env"].read_text().splitlines():  # what earlier steps exported
-            key, _, value = line.partition("=")
-            env[key] = value
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=repo, env={**env, **step_env},
-            capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        printed += done.stdout + done.stderr
-        code = done.returncode
-        if code not in (0, 1):
-            break
-    outputs = dict(line.partition("=")[::2] for line in files["output"].read_text().splitlines())
-    assert TOKEN not in printed
-    return code, outputs, printed
-
-
-def _pull_request(repo: Path, number: int, branch: str, base: str) -> dict[str, Any]:
-    head_repo = {"full_name": REPO, "owner": {"login": "octo"}}
-    return {
-        "action": "synchronize",
-        "number": number,
-        "pull_request": {
-            "number": number,
-            "head": {
-                "sha": git_as_dev(repo, "rev-parse", "HEAD"),
-                "ref": branch,
-                "repo": head_repo,
-            },
-            "base": {"sha": base, "ref": "main", "repo": head_repo},
-            "labels": [],
-        },
-        "repository": {"full_name": REPO, "default_branch": "main"},
-    }
-
-
 def _check_for(github: FakeGitHub, sha: str) -> dict[str, Any]:
     runs = [run for run in github.check_runs.values() if run["head_sha"] == sha]
     return runs[-1]
@@ -186,8 +88,8 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
     git_as_dev(project, "add", "-A")
     git_as_dev(project, "commit", "-qm", "a readme")
     docs_head = git_as_dev(project, "rev-parse", "HEAD")
-    event = _pull_request(project, 1, "docs", main)
-    code, outputs, printed = _run_action(
+    event = pull_request_event(project, 1, "docs", main)
+    code, outputs, printed = run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/1/merge", runner_temp
     )
     assert code == 0, printed
@@ -200,7 +102,7 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
     git_as_dev(project, "checkout", "-q", "main")
     push = {"ref": "refs/heads/main", "after": main,
             "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
-    code, outputs, printed = _run_action(
+    code, outputs, printed = run_action(
         project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
     )
     assert code == 0, printed
@@ -212,7 +114,7 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
 
     # The same pull request, run again: judged against the baseline, unchanged.
     git_as_dev(project, "checkout", "-q", "docs")
-    code, outputs, printed = _run_action(
+    code, outputs, printed = run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/1/merge", runner_temp
     )
     assert code == 0, printed
@@ -228,8 +130,8 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
     library.write_text(library.read_text().replace("ROUNDS = 1", "ROUNDS = 3"))
     git_as_dev(project, "commit", "-qam", "process the data three times")
     slow_head = git_as_dev(project, "rev-parse", "HEAD")
-    event = _pull_request(project, 2, "slow", main)
-    code, outputs, printed = _run_action(
+    event = pull_request_event(project, 2, "slow", main)
+    code, outputs, printed = run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/2/merge", runner_temp
     )
     assert code == 1, printed
@@ -254,7 +156,7 @@ def test_the_installed_action_runs_perfgate_from_its_own_venv_not_this_tree(
     action run of the session, here or above) made a non-editable install."""
     push = {"ref": "refs/heads/main", "after": git_as_dev(project, "rev-parse", "HEAD"),
             "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
-    code, _, printed = _run_action(
+    code, _, printed = run_action(
         project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
     )
     assert code == 0, printed
@@ -321,7 +223,7 @@ subprocess.Popen([sys.executable, "-c", daemon, PATHS["daemon"]], start_new_sess
 """
 
 
-def _attacking_pull_request(
+def _attackingpull_request_event(
     project: Path, tmp_path: Path, branch: str, judge: str | None
 ) -> dict[str, str]:
     runner = tmp_path / "runner"
@@ -346,7 +248,7 @@ def _baseline(project: Path, tmp_path: Path, github: FakeGitHub, runner_temp: Pa
     main = git_as_dev(project, "rev-parse", "HEAD")
     push = {"ref": "refs/heads/main", "after": main,
             "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
-    code, _, printed = _run_action(
+    code, _, printed = run_action(
         project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
     )
     assert code == 0, printed
@@ -357,10 +259,10 @@ def test_pull_request_code_holds_no_keys_and_cannot_rewrite_the_verdict(
     project, tmp_path, github, runner_temp
 ):
     main = _baseline(project, tmp_path, github, runner_temp)
-    paths = _attacking_pull_request(project, tmp_path, "evil", judge=None)
+    paths = _attackingpull_request_event(project, tmp_path, "evil", judge=None)
     head = git_as_dev(project, "rev-parse", "HEAD")
-    event = _pull_request(project, 2, "evil", main)
-    code, outputs, printed = _run_action(
+    event = pull_request_event(project, 2, "evil", main)
+    code, outputs, printed = run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/2/merge", runner_temp
     )
     seen = [json.loads(line) for line in Path(paths["seen"]).read_text().splitlines()]
@@ -395,10 +297,10 @@ def test_pull_request_code_that_changes_the_judge_gets_nothing_published(
     (judge,) = venv.glob("lib/python3*/site-packages/perfgate/publish/_github.py")
     original = judge.read_bytes()
     try:
-        _attacking_pull_request(project, tmp_path, "evil-judge", judge=str(judge))
+        _attackingpull_request_event(project, tmp_path, "evil-judge", judge=str(judge))
         head = git_as_dev(project, "rev-parse", "HEAD")
-        event = _pull_request(project, 3, "evil-judge", main)
-        code, outputs, printed = _run_action(
+        event = pull_request_event(project, 3, "evil-judge", main)
+        code, outputs, printed = run_action(
             project, tmp_path, github, "pull_request", event, "refs/pull/3/merge", runner_temp
         )
     finally:

@@ -76,3 +76,20 @@ def test_the_same_history_gives_the_same_steps():
 @pytest.mark.parametrize("values", [[], [1.0], [1.0, 2.0, 3.0], [1.0, math.nan, 1.0, 1.0, 1.0]])
 def test_short_or_broken_histories_have_no_steps(values):
     assert find_steps(values, min_step_pct=1, noise_floor_pct=0.1) == []
+
+
+def test_a_new_level_of_one_commit_waits_for_the_next_and_is_then_placed_exactly():
+    """Found at the push after the step's, where the step is (not one commit early,
+    as a search that needs two points on each side would place it)."""
+    values = [*_series(39, {}, sigma=0), 1.07e6]
+    assert find_steps(values, min_step_pct=1, noise_floor_pct=0.1, noise="deterministic") == []
+    (step,) = find_steps(
+        [*values, 1.07e6], min_step_pct=1, noise_floor_pct=0.1, noise="deterministic"
+    )
+    assert (step.index, step.first, step.last) == (39, 39, 39)
+
+
+def test_one_odd_count_is_not_a_step():
+    values = _series(40, {}, sigma=0)
+    values[17] *= 1.05
+    assert find_steps(values, min_step_pct=1, noise_floor_pct=0.1, noise="deterministic") == []
