@@ -155,3 +155,22 @@ def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return venv / "bin"
+
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+"""Headless Chromium as this machine runs it: no background traffic (the network is closed)."""
+
+
+def chromium(profile: Path, *args: str) -> str:
+    """Run headless Chromium with a fresh profile; returns what it printed (``--dump-dom``)."""
+    import subprocess
+
+    done = subprocess.run(
+        ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

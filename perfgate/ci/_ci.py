@@ -58,6 +58,8 @@ class CiPlan:
     remote: str = "origin"
     out_dir: Path = Path(".perfgate")
     max_time_s: float = 180.0
+    dashboard: Path | None = None
+    """Pushes: build the history dashboard here."""
 
 
 @dataclass
@@ -147,6 +149,21 @@ def measure(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile:
         return merge_results(files)
 
 
+def _dashboard(
+    plan: CiPlan, config: Config, review: HistoryReview, environ: Mapping[str, str]
+) -> str:
+    from perfgate.report._dashboard import build_dashboard
+
+    assert plan.dashboard is not None
+    server, name = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
+    repo_url = f"{server.rstrip('/')}/{name}" if server and name else None
+    written = build_dashboard(
+        review.series, plan.dashboard, title=(name or plan.repo.name).rpartition("/")[2],
+        repo_url=repo_url, template_dir=config.template_dir,
+    )  # fmt: skip
+    return f"history: dashboard of {len(written) - 1} benchmark(s) in {plan.dashboard}"
+
+
 def run_ci(
     plan: CiPlan,
     config: Config,
@@ -192,6 +209,8 @@ def run_ci(
         )  # fmt: skip
         result.log.extend(result.review.log)
         result.store = store
+        if plan.dashboard is not None:
+            result.log.append(_dashboard(plan, config, result.review, environ))
         return result
     pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
     assert isinstance(pull, dict)

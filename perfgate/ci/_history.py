@@ -22,15 +22,22 @@ from typing import Final
 
 from perfgate._config import Config
 from perfgate._errors import PerfgateError
-from perfgate.capture._git import git, git_or_none
+from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.capture._plan import resolve_mode
-from perfgate.ci._store import DataBranch
+from perfgate.ci._store import HISTORY_FILE, DataBranch
 from perfgate.history._analysis import BenchmarkHistory, analyse, series_from_history
 from perfgate.history._bisect import ab_runner, bisect_step
 from perfgate.history._changepoints import Step
 from perfgate.history._ledger import SteppedBenchmark, StepRecord, dump_ledger, parse_ledger
 
-__all__ = ["LEDGER_FILE", "HistoryReview", "record_proposals", "review_push"]
+__all__ = [
+    "LEDGER_FILE",
+    "HistoryReview",
+    "first_parent_order",
+    "read_history",
+    "record_proposals",
+    "review_push",
+]
 
 LEDGER_FILE: Final = "steps.jsonl"
 EVIDENCE_DIR: Final = "evidence"
@@ -66,6 +73,35 @@ def first_parent_order(repo: Path, head: str) -> list[str] | None:
         ["rev-list", "--first-parent", "--reverse", f"--max-count={_MAX_COMMITS}", head], repo
     )
     return listing.split()
+
+
+def read_history(
+    store: DataBranch,
+    config: Config,
+    *,
+    ref: str,
+    fetch: bool,
+    warn: Callable[[str], None],
+) -> tuple[list[BenchmarkHistory], list[str]]:
+    """Every benchmark's analysed series from the data branch, in the first-parent
+    order of ``ref``; and notes for the reader."""
+    notes = []
+    if fetch and not store.fetch():
+        raise PerfgateError(
+            f"no branch {store.branch} on {store.remote}: the action's pushes to the default "
+            "branch make it (or pass --remote / --data-branch)"
+        )
+    if store.read(HISTORY_FILE) is None:
+        raise PerfgateError(
+            f"no history on {store.branch}: fetch it first (without --no-fetch), or check "
+            "--remote and --data-branch"
+        )
+    name = git_value(ref, "--ref")
+    head = git(["rev-parse", "--verify", "--end-of-options", f"{name}^{{commit}}"], store.repo)
+    order = first_parent_order(store.repo, head)
+    if order is None:
+        notes.append("a shallow clone: the history is in push order (fetch the full history)")
+    return analyse(series_from_history(store.history(warn), order, warn), config), notes
 
 
 def _new_groups(series: Sequence[BenchmarkHistory], ledger: Sequence[StepRecord]) -> list[_Group]:

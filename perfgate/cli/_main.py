@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from perfgate.ci._ci import CiPlan
     from perfgate.ci._history import HistoryReview
     from perfgate.ci._store import DataBranch
+    from perfgate.history._analysis import BenchmarkHistory, Drift
     from perfgate.history._ledger import StepRecord
     from perfgate.publish._github_context import GitHubContext
     from perfgate.report._history import HistoryEntry
@@ -197,6 +198,7 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
         repo=Path.cwd(), python=args.python, benchmarks=benchmarks, pytest_args=pytest_args,
         mode=args.mode, runs=args.runs, data_branch=args.data_branch, remote=args.remote,
         out_dir=out_dir, max_time_s=args.max_time,
+        dashboard=args.dashboard.resolve() if args.dashboard else None,
     )  # fmt: skip
     # The trust boundary (ci/_boundary.py, docs/security.md): everything publishing
     # needs is read now, before any pull-request code runs; then the keys leave
@@ -332,6 +334,121 @@ def run_history_add(
     )
     print(f"perfgate: {path} now holds {kept} entries", file=sys.stderr)
     return EXIT_PASS
+
+
+def _history_series(
+    args: argparse.Namespace, config: Config
+) -> tuple[list[BenchmarkHistory], dict[str, Drift], DataBranch]:
+    """The analysed history of the data branch, and each benchmark's drift since
+    ``--since`` (empty without it)."""
+    from perfgate.capture._git import git, git_value
+    from perfgate.ci._history import read_history
+    from perfgate.ci._store import DataBranch
+    from perfgate.history._analysis import drift_since
+
+    repo = Path(git(["rev-parse", "--show-toplevel"], Path.cwd()))
+    store = DataBranch(
+        repo, git_value(args.remote, "--remote"), git_value(args.data_branch, "--data-branch")
+    )
+    series, notes = read_history(store, config, ref=args.ref, fetch=args.fetch, warn=_warn)
+    for note in notes:
+        _warn_plain(note)
+    drifts: dict[str, Drift] = {}
+    if args.since:
+        name = git_value(args.since, "--since")
+        reference = git(["rev-parse", "--verify", "--end-of-options", f"{name}^{{commit}}"], repo)
+        ancestry = git(["rev-list", "--first-parent", "--max-count=1000", reference], repo)
+        for item in series:
+            measured = {p.commit for p in item.points}
+            nearest = next((c for c in ancestry.split() if c in measured), None)
+            drift = drift_since(item, nearest) if nearest else None
+            if drift is not None:
+                drifts[item.name] = drift
+        if not drifts:
+            raise PerfgateError(f"--since {args.since}: no measured commit at or before it")
+    return series, drifts, store
+
+
+def run_history_cli(args: argparse.Namespace, config: Config) -> int:
+    """``perfgate history``: each benchmark's steps (size, interval, commits), the
+    drift since ``--since``, and with ``--bisect`` the commit of each slowdown."""
+    from perfgate.report._render import render_template
+
+    series, drifts, store = _history_series(args, config)
+    if args.bisect:
+        _bisect_locally(series, store.repo, config, args.python or sys.executable)
+    if args.format == "json":
+        import json
+
+        print(json.dumps({
+            "benchmarks": [item.model_dump(mode="json") for item in series],
+            "drift": {name: d.model_dump(mode="json") for name, d in drifts.items()},
+        }, indent=1))  # fmt: skip
+        return EXIT_PASS
+    text = render_template(
+        "history.txt.j2", config.template_dir, series=series, drifts=drifts,
+        since=args.since, notes=[],
+    )  # fmt: skip
+    print(text, end="")
+    return EXIT_PASS
+
+
+def _bisect_locally(
+    series: list[BenchmarkHistory], repo: Path, config: Config, python: str
+) -> None:
+    from perfgate.capture._plan import resolve_mode
+    from perfgate.history._bisect import ab_runner, bisect_step
+
+    mode, note = resolve_mode(config.bisect_mode)
+    if note:
+        _warn_plain(note)
+    for item in series:
+        for step in item.steps:
+            good, bad = item.commit_range(step)
+            if step.ratio <= 1 or good is None or bad is None:
+                continue
+            run = ab_runner(repo, python, [item.name], [], config, mode, 600.0)
+            culprit = bisect_step(
+                repo, good, bad, [item.name], step.ratio, run=run, config=config,
+                evidence_dir=repo / ".perfgate" / "history" / bad[:12], mode=mode,
+                say=_warn_plain,
+            )  # fmt: skip
+            state = "confirmed" if culprit.confirmed else "not confirmed"
+            _warn_plain(
+                f"{item.name}: {step.change_pct:+.1f}% first at {culprit.commit[:12]} ({state} "
+                f"against its parent); roll back with: git revert {culprit.commit}"
+            )
+
+
+def run_dashboard_cli(args: argparse.Namespace, config: Config) -> int:
+    """``perfgate dashboard``: the static history site."""
+    from perfgate.report._dashboard import build_dashboard
+
+    series, drifts, store = _history_series(args, config)
+    repo_url = args.repo_url or _repo_url(store.repo, args.remote)
+    title = args.title or (repo_url.rstrip("/").rpartition("/")[2] if repo_url else store.repo.name)
+    written = build_dashboard(
+        series, args.output, title=title, repo_url=repo_url, drifts=drifts,
+        template_dir=config.template_dir,
+    )  # fmt: skip
+    _warn_plain(
+        f"wrote {len(written)} page(s) to {args.output} (open {args.output / 'index.html'})"
+    )
+    return EXIT_PASS
+
+
+def _repo_url(repo: Path, remote: str) -> str | None:
+    """The repository's web address: GitHub's environment, else the remote's URL."""
+    import re
+
+    from perfgate.capture._git import git_or_none
+
+    server, name = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    if server and name:
+        return f"{server.rstrip('/')}/{name}"
+    url = git_or_none(["remote", "get-url", "--end-of-options", remote], repo) or ""
+    match = re.fullmatch(r"(?:https://|git@)([^/:]+)[/:](.+?)(?:\.git)?/?", url)
+    return f"https://{match.group(1)}/{match.group(2)}" if match else None
 
 
 def run_command_cli(
@@ -568,12 +685,39 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 0 on a regression too (a job that only publishes); 2 and 3 stay errors",
     )
 
-    hist = commands.add_parser("history", help="baseline history for trend charts")
-    hist_commands = hist.add_subparsers(dest="history_command", required=True, parser_class=_Parser)
+    hist = commands.add_parser(
+        "history",
+        help="the default branch's history from the data branch: steps, their commits, drift",
+    )
+    _data_branch_flags(hist)
+    hist.add_argument(
+        "--since", metavar="REF",
+        help="also the drift of every benchmark since this commit or tag (all steps together)",
+    )  # fmt: skip
+    hist.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    hist.add_argument(
+        "--bisect", action="store_true",
+        help="find the commit of each slowdown step with perfgate ab (instruction counts where "
+        "valgrind is), and confirm it against its parent",
+    )  # fmt: skip
+    hist.add_argument("--python", help="the project's interpreter for --bisect (default: this one)")
+    hist_commands = hist.add_subparsers(dest="history_command", parser_class=_Parser)
     hist_add = hist_commands.add_parser("add", help="append a baseline's summary line")
     hist_add.add_argument("results", type=Path, help="the baseline results file")
     hist_add.add_argument("--history", type=Path, help="history file (default: config history)")
     hist_add.add_argument("--max-entries", type=int, help="lines to keep (default: config)")
+
+    dash = commands.add_parser(
+        "dashboard", help="a static site of the history: a page per benchmark, an index"
+    )
+    dash.add_argument("--output", "-o", type=Path, required=True, help="the site's directory")
+    _data_branch_flags(dash)
+    dash.add_argument("--since", metavar="REF", help="also each benchmark's drift since REF")
+    dash.add_argument(
+        "--repo-url", help="the repository's web address, for commit links (default: from "
+        "GITHUB_SERVER_URL and GITHUB_REPOSITORY, else the remote's https URL)",
+    )  # fmt: skip
+    dash.add_argument("--title", help="the site's title (default: the repository's name)")
 
     run = commands.add_parser("run", help="time a command (a pipeline run), in rounds")
     run.add_argument("--name", required=True, help="benchmark name")
@@ -683,11 +827,27 @@ def _parser() -> argparse.ArgumentParser:
     ci.add_argument("--max-time", type=float, default=180.0, help="A/B budget, seconds")
     ci.add_argument("--no-publish", dest="publish", action="store_false",
                     help="write the reports, publish nothing")  # fmt: skip
+    ci.add_argument(
+        "--dashboard", type=Path, metavar="DIR",
+        help="pushes: also build the history dashboard here (perfgate dashboard)",
+    )  # fmt: skip
 
     mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")
     mrg.add_argument("--output", "-o", type=Path, required=True, help="merged results file")
     mrg.add_argument("inputs", type=Path, nargs="+", help="results files to merge")
     return parser
+
+
+def _data_branch_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-branch", default="perfgate-data", help="the data branch")
+    parser.add_argument("--remote", default="origin", help="where the data branch is fetched from")
+    parser.add_argument(
+        "--no-fetch", dest="fetch", action="store_false",
+        help="use the data branch as last fetched (refs/perfgate/data)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ref", default="HEAD", help="the branch whose first-parent order the history follows"
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -750,13 +910,17 @@ def _dispatch(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             verdict_exit=args.verdict_exit,
         )
-    if args.command == "history":
+    if args.command == "history" and args.history_command == "add":
         return run_history_add(
             args.results,
             config=_config(args.config),
             history=args.history,
             max_entries=args.max_entries,
         )
+    if args.command == "history":
+        return run_history_cli(args, _config(args.config))
+    if args.command == "dashboard":
+        return run_dashboard_cli(args, _config(args.config))
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import pytest
 
 from perfgate import Config, ReportFormat, compare, render
 from perfgate.report._html import MAX_PLOTS
+from tests.conftest import chromium
 
 HOSTILE = '<script>alert(1)</script> @org "quoted" <img src=x onerror=alert(2)>'
 
@@ -69,14 +69,7 @@ def test_it_renders_in_headless_chromium(sides, tmp_path):
         encoding="utf-8",
     )
     shot = tmp_path / "shot.png"
-    done = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1400",
-         f"--screenshot={shot}", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    chromium(tmp_path / "profile", "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri())
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert len(data) > 20_000  # a blank page compresses to a few kB; this one has plots
@@ -150,14 +143,7 @@ def test_in_the_browser_a_hostile_name_adds_no_element(results, tmp_path):
         page.write_text(
             render(comparison, ReportFormat.HTML, baseline=base, current=cur), encoding="utf-8"
         )
-        done = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / ('profile-' + tag)}", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout
+        return chromium(tmp_path / f"profile-{tag}", "--dump-dom", page.as_uri())
 
     hostile, benign = dom(INJECTION, "hostile"), dom("tests/b.py::test_slow", "benign")
     assert [tag for tag, _ in _tags(hostile)] == [tag for tag, _ in _tags(benign)]
