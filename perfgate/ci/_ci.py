@@ -159,7 +159,7 @@ def _dashboard(
     repo_url = f"{server.rstrip('/')}/{name}" if server and name else None
     written = build_dashboard(
         review.series, plan.dashboard, title=(name or plan.repo.name).rpartition("/")[2],
-        repo_url=repo_url, template_dir=config.template_dir,
+        repo_url=repo_url, records=review.records, template_dir=config.template_dir,
     )  # fmt: skip
     return f"history: dashboard of {len(written) - 1} benchmark(s) in {plan.dashboard}"
 

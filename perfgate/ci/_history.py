@@ -35,6 +35,7 @@ __all__ = [
     "HistoryReview",
     "first_parent_order",
     "read_history",
+    "read_ledger",
     "record_proposals",
     "review_push",
 ]
@@ -53,6 +54,8 @@ class HistoryReview:
     """Steps handled by this push (bisected and confirmed, or not)."""
     pending: list[StepRecord] = field(default_factory=list)
     """Confirmed slowdowns not yet proposed (this push's and earlier ones')."""
+    records: list[StepRecord] = field(default_factory=list)
+    """Every step handled so far (``steps.jsonl``, this push's included)."""
     log: list[str] = field(default_factory=list)
 
 
@@ -73,6 +76,11 @@ def first_parent_order(repo: Path, head: str) -> list[str] | None:
         ["rev-list", "--first-parent", "--reverse", f"--max-count={_MAX_COMMITS}", head], repo
     )
     return listing.split()
+
+
+def read_ledger(store: DataBranch, warn: Callable[[str], None]) -> list[StepRecord]:
+    """The steps handled so far, as the data branch last fetched says."""
+    return parse_ledger(store.read(LEDGER_FILE), warn)
 
 
 def read_history(
@@ -152,6 +160,7 @@ def review_push(
     review.series = analyse(series_from_history(store.history(warn), order, warn), config)
     ledger = parse_ledger(store.read(LEDGER_FILE), warn)
     review.pending = [r for r in ledger if r.pending]
+    review.records = list(ledger)
     groups = _new_groups(review.series, ledger)
     found = sum(len(item.steps) for item in review.series)
     review.log.append(
@@ -174,6 +183,7 @@ def review_push(
             review.new.append(record)
             review.log.append(f"history: {_describe(record)}")
     review.pending += [r for r in review.new if r.pending]
+    review.records += review.new
     files[LEDGER_FILE] = dump_ledger([*ledger, *review.new])
     store.write_files(files, f"perfgate: {len(review.new)} step(s) found at {head[:12]}")
     return review

@@ -36,7 +36,7 @@ KEEP_FULL_RESULTS: Final = 100
 """Commits whose results keep every sample; older ones keep summaries."""
 RESULTS_DIR: Final = "results"
 # Where the fetched branch is kept locally (outside refs/heads: never checked out).
-_LOCAL_REF: Final = "refs/perfgate/data"
+_LOCAL_REFS: Final = "refs/perfgate/branches"
 _PUSH_ATTEMPTS: Final = 5
 # How far back from the base commit a baseline is looked for.
 _ANCESTORS: Final = 50
@@ -71,6 +71,8 @@ class DataBranch:
         self.remote = remote
         self.branch = branch
         self._auth_env = dict(auth_env or {})
+        self.local_ref = f"{_LOCAL_REFS}/{branch}"
+        """Where the fetched branch is kept locally (never checked out)."""
         """Only for the fetch and the push (see :func:`token_auth_env`)."""
 
     def _remote_env(self) -> dict[str, str] | None:
@@ -78,7 +80,7 @@ class DataBranch:
 
     def fetch(self) -> bool:
         """Bring the branch's tip to the local ref; ``False`` when it does not exist yet."""
-        refspec = f"+refs/heads/{self.branch}:{_LOCAL_REF}"
+        refspec = f"+refs/heads/{self.branch}:{self.local_ref}"
         try:
             git(
                 ["fetch", "--quiet", "--no-tags", "--end-of-options", self.remote, refspec],
@@ -93,14 +95,14 @@ class DataBranch:
 
     def _tip(self) -> str | None:
         return git_or_none(
-            ["rev-parse", "--verify", "--quiet", f"{_LOCAL_REF}^{{commit}}"], self.repo
+            ["rev-parse", "--verify", "--quiet", f"{self.local_ref}^{{commit}}"], self.repo
         )
 
     def read(self, path: str) -> str | None:
         """A file of the fetched branch, or ``None``."""
         if self._tip() is None:
             return None
-        return git_or_none(["show", f"{_LOCAL_REF}:{path}"], self.repo, timeout_s=60)
+        return git_or_none(["show", f"{self.local_ref}:{path}"], self.repo, timeout_s=60)
 
     def history(self, warn: Callable[[str], None]) -> list[HistoryEntry]:
         text = self.read(HISTORY_FILE)
@@ -131,7 +133,9 @@ class DataBranch:
         return None
 
     def _stored_commits(self) -> list[str]:
-        listing = git_or_none(["ls-tree", "--name-only", f"{_LOCAL_REF}:{RESULTS_DIR}"], self.repo)
+        listing = git_or_none(
+            ["ls-tree", "--name-only", f"{self.local_ref}:{RESULTS_DIR}"], self.repo
+        )
         return [name.removesuffix(".json") for name in (listing or "").split()]
 
     def store(
@@ -242,7 +246,7 @@ class DataBranch:
                      f"{tip}:refs/heads/{self.branch}"],
                     self.repo, env=self._remote_env(),
                 )  # fmt: skip
-                git(["update-ref", _LOCAL_REF, tip], self.repo)
+                git(["update-ref", self.local_ref, tip], self.repo)
                 return tip
             except GitError as err:
                 if attempt == _PUSH_ATTEMPTS - 1:

@@ -422,6 +422,7 @@ def _bisect_locally(
 
 def run_dashboard_cli(args: argparse.Namespace, config: Config) -> int:
     """``perfgate dashboard``: the static history site."""
+    from perfgate.ci._history import read_ledger
     from perfgate.report._dashboard import build_dashboard
 
     series, drifts, store = _history_series(args, config)
@@ -429,7 +430,7 @@ def run_dashboard_cli(args: argparse.Namespace, config: Config) -> int:
     title = args.title or (repo_url.rstrip("/").rpartition("/")[2] if repo_url else store.repo.name)
     written = build_dashboard(
         series, args.output, title=title, repo_url=repo_url, drifts=drifts,
-        template_dir=config.template_dir,
+        records=read_ledger(store, _warn), template_dir=config.template_dir,
     )  # fmt: skip
     _warn_plain(
         f"wrote {len(written)} page(s) to {args.output} (open {args.output / 'index.html'})"
@@ -843,7 +844,7 @@ def _data_branch_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", default="origin", help="where the data branch is fetched from")
     parser.add_argument(
         "--no-fetch", dest="fetch", action="store_false",
-        help="use the data branch as last fetched (refs/perfgate/data)",
+        help="use the data branch as last fetched (refs/perfgate/branches/BRANCH)",
     )  # fmt: skip
     parser.add_argument(
         "--ref", default="HEAD", help="the branch whose first-parent order the history follows"

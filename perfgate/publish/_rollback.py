@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from perfgate._config import Config
+from perfgate._errors import PublishError
 from perfgate.history._ledger import StepRecord
 from perfgate.publish._github import GitHubClient
 from perfgate.report._format import plain
@@ -93,31 +94,48 @@ def propose(
         commit = record.culprit
         if commit is None or not record.pending or commit in done:
             continue
-        reason = accepted_by_config(record, config)
-        if reason is None:
-            pull = client.pull_request_of(commit)
-            if pull is not None and config.accept_label in pull[1]:
-                reason = f"label {config.accept_label} on pull request #{pull[0]}"
-        if reason is not None:
-            done[commit] = f"accepted: {reason}"[:500]
-            say(f"rollback of {commit[:12]} not proposed: accepted ({reason})")
+        try:
+            outcome = _propose_one(record, commit, client, config, body, revert, base_branch, say)
+        except PublishError as err:
+            # Not recorded: the next push to the default branch tries again.
+            say(f"rollback of {commit[:12]} not proposed: {err}")
             continue
-        if config.rollback == "pull-request" and revert is not None and base_branch:
-            branch = revert(record)
-            if branch is not None:
-                number = client.open_pull_request(
-                    title=f"Revert {commit[:10]}: {title(record)}"[:_TITLE_LIMIT],
-                    body=body(record, None),
-                    head=branch,
-                    base=base_branch,
-                )
-                done[commit] = f"pull request #{number}"
-                say(f"opened revert pull request #{number} for {commit[:12]}")
-                continue
-            say(f"the revert of {commit[:12]} does not apply cleanly: proposing it in an issue")
-        outcome, number = client.upsert_issue(
-            marker(commit), title(record), body(record, None), config.rollback_label
-        )
-        done[commit] = f"issue #{number}" + (" (closed: left alone)" if outcome == "closed" else "")
-        say(f"rollback issue #{number} for {commit[:12]}: {outcome}")
+        done[commit] = outcome
     return done
+
+
+def _propose_one(
+    record: StepRecord,
+    commit: str,
+    client: GitHubClient,
+    config: Config,
+    body: Callable[[StepRecord, int | None], str],
+    revert: Callable[[StepRecord], str | None] | None,
+    base_branch: str | None,
+    say: Callable[[str], None],
+) -> str:
+    reason = accepted_by_config(record, config)
+    if reason is None:
+        pull = client.pull_request_of(commit)
+        if pull is not None and config.accept_label in pull[1]:
+            reason = f"label {config.accept_label} on pull request #{pull[0]}"
+    if reason is not None:
+        say(f"rollback of {commit[:12]} not proposed: accepted ({reason})")
+        return f"accepted: {reason}"[:500]
+    if config.rollback == "pull-request" and revert is not None and base_branch:
+        branch = revert(record)
+        if branch is not None:
+            number = client.open_pull_request(
+                title=f"Revert {commit[:10]}: {title(record)}"[:_TITLE_LIMIT],
+                body=body(record, None),
+                head=branch,
+                base=base_branch,
+            )
+            say(f"opened revert pull request #{number} for {commit[:12]}")
+            return f"pull request #{number}"
+        say(f"the revert of {commit[:12]} does not apply cleanly: proposing it in an issue")
+    outcome, number = client.upsert_issue(
+        marker(commit), title(record), body(record, None), config.rollback_label
+    )
+    say(f"rollback issue #{number} for {commit[:12]}: {outcome}")
+    return f"issue #{number}" + (" (closed: left alone)" if outcome == "closed" else "")

@@ -27,6 +27,8 @@ from typing import Final
 
 from perfgate.capture._atomic import write_atomic
 from perfgate.history._analysis import BenchmarkHistory, Drift
+from perfgate.history._changepoints import Step
+from perfgate.history._ledger import StepRecord
 from perfgate.report._format import format_value
 from perfgate.report._render import render_template
 
@@ -93,6 +95,21 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class StepView:
+    """A step as the page shows it, with the commit bisection named, if any."""
+
+    step: Step
+    at: str
+    """The first measured commit at the new level."""
+    early: str | None
+    """The earliest measured commit that may be the first at the new level."""
+    culprit: str | None
+    """The commit bisection named (``steps.jsonl``), when it looked."""
+    confirmed: bool
+    proposal: str | None
+
+
+@dataclass(frozen=True)
 class Page:
     item: BenchmarkHistory
     file: str
@@ -105,6 +122,35 @@ class Page:
     :data:`BEFORE` commits before them (None: too few commits)."""
     drift: Drift | None
     commit_url: str | None
+    steps: list[StepView]
+    unit_label: str
+
+
+def _steps(item: BenchmarkHistory, records: Sequence[StepRecord]) -> list[StepView]:
+    views = []
+    for step in item.steps:
+        span = [p.commit for p in item.points[step.first : step.last + 1] if p.commit]
+        record = next((r for r in records if r.covers(item.name, span)), None)
+        views.append(
+            StepView(
+                step=step, at=item.points[step.index].commit or "?",
+                early=item.points[step.first].commit if step.first < step.index else None,
+                culprit=record.culprit if record else None,
+                confirmed=bool(record and record.confirmed),
+                proposal=record.proposal if record else None,
+            )
+        )  # fmt: skip
+    return views
+
+
+def _tick(value: float, unit: str) -> str:
+    """An axis label: times with their unit, counts short (845.2k, 1.204M)."""
+    if unit == "s":
+        return format_value(value, unit)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.4g}{suffix}"
+    return f"{value:.4g}"
 
 
 def _scale(values: Sequence[float], size: float, pad: float) -> tuple[float, float, float]:
@@ -143,10 +189,8 @@ def _chart(item: BenchmarkHistory, commit_url: str | None) -> Chart:
         if stop > start:
             level = statistics.median(values[start:stop])
             levels.append(Level(x1=x_of(start), x2=x_of(stop - 1), y=y_of(level)))
-    ticks = [
-        (y_of(low + (high - low) * k / 4), format_value(low + (high - low) * k / 4, item.unit))
-        for k in range(5)
-    ]
+    ticks = [(y_of(low + (high - low) * k / 4), _tick(low + (high - low) * k / 4, item.unit))
+             for k in range(5)]  # fmt: skip
     return Chart(
         width=WIDTH, height=HEIGHT, dots=dots,
         line=" ".join(f"{d.x},{d.y}" for d in dots), markers=markers, levels=levels,
@@ -181,10 +225,12 @@ def build_dashboard(
     title: str,
     repo_url: str | None,
     drifts: dict[str, Drift] | None = None,
+    records: Sequence[StepRecord] = (),
     template_dir: Path | None = None,
 ) -> list[Path]:
     """Write ``index.html`` and one page per benchmark under ``out_dir``; returns
-    the files written. ``repo_url``: the repository's web address, for commit links."""
+    the files written. ``repo_url``: the repository's web address, for commit links;
+    ``records``: the steps bisection looked at (``steps.jsonl``), to name their commits."""
     commit_url = f"{repo_url.rstrip('/')}/commit" if repo_url else None
     pages = []
     for item in series:
@@ -196,7 +242,8 @@ def build_dashboard(
                 item=item, file=page_name(item.name), chart=_chart(item, commit_url),
                 spark=_spark(values[-60:]), latest=format_value(values[-1], item.unit),
                 recent=recent_movement(values), drift=(drifts or {}).get(item.name),
-                commit_url=commit_url,
+                commit_url=commit_url, steps=_steps(item, records),
+                unit_label="" if item.unit == "s" else item.unit,
             )
         )  # fmt: skip
     pages.sort(key=lambda p: (-abs(math.log(p.recent)) if p.recent else 0.0, p.item.name))

@@ -54,7 +54,7 @@ def markdown_cell(text: object) -> str:
     value = html.escape(value, quote=False)
     value = _MD_SPECIAL.sub(r"\\\1", value)
     value = _MENTION.sub("@" + _WORD_JOINER, value)
-    value = _URL.sub(lambda m: m.group(1) + ":" + _WORD_JOINER + "//", value)
+    value = _URL.sub(lambda m: m.group(1) + ":" + _WORD_JOINER, value)
     value = _WWW.sub("www" + _WORD_JOINER + ".", value)
     return _ISSUE_REF.sub("#" + _WORD_JOINER, value)
 

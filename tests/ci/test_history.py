@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ from perfgate.ci._store import DataBranch
 from perfgate.report._history import summarise
 from perfgate.results._readers import parse_results
 from tests.ci.action_runner import REPO, run_action
-from tests.conftest import git_as_dev
+from tests.conftest import chromium, git_as_dev
 from tests.github_server import FakeGitHub
 
 pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
@@ -93,13 +95,15 @@ def _history_repo(tmp_path: Path, steps: dict[int, tuple[str, float]]) -> tuple[
     return work, commits
 
 
-def _push(work: Path, tmp: Path, github: FakeGitHub, runner_temp: Path, sha: str) -> str:
+def _push(
+    work: Path, tmp: Path, github: FakeGitHub, runner_temp: Path, sha: str, **inputs: str
+) -> str:
     """The action on a push of ``sha`` to main (checked out as the runner would)."""
     git_as_dev(work, "checkout", "-q", "--detach", sha)
     event = {"ref": "refs/heads/main", "after": sha,
              "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
     code, outputs, printed = run_action(
-        work, tmp, github, "push", event, "refs/heads/main", runner_temp
+        work, tmp, github, "push", event, "refs/heads/main", runner_temp, inputs
     )
     assert code == 0, printed
     assert outputs["verdict"] == "baseline"
@@ -163,10 +167,43 @@ def test_pushes_find_each_step_name_its_commit_and_propose_one_revert_each(
     ratio = ledger[1]["benchmarks"][0]["confirm_ratio"]
     assert 1.03 < ratio < 1.06
 
-    printed = _push(work, tmp_path, github, runner_temp, commits[44])
+    printed = _push(work, tmp_path, github, runner_temp, commits[44], dashboard="true")
     assert "0 new slowdown(s)" in printed
     assert len(github.issues) == 2
     assert len(_ledger(work)) == 2
+    _the_dashboard_and_the_history_command_show_both_steps(work, tmp_path, commits)
+
+
+def _the_dashboard_and_the_history_command_show_both_steps(
+    work: Path, tmp: Path, commits: list[str]
+) -> None:
+    site = work / ".perfgate" / "site"
+    pages = sorted((site / "b").glob("*.html"))
+    assert len(pages) == 2
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for page, culprit in zip(pages, (commits[20], commits[40]), strict=True):  # parse, render
+        text = page.read_text(encoding="utf-8")
+        assert text.count('class="step slower"') == 1
+        assert f"https://github.example/{REPO}/commit/{commits[0]}" in text
+        assert f">{culprit[:10]}</a> (confirmed against its parent); issue #" in text
+        assert page.name in index
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "history"], cwd=work, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"at {commits[20][:12]}" in done.stdout
+    assert f"at {commits[42][:12]}" in done.stdout  # the first measured commit after the step
+    if shutil.which("chromium") is None:
+        return
+    render = next(p for p in pages if "render" in p.name)
+    dom = chromium(tmp / "profile-dom", "--dump-dom", render.as_uri())
+    assert dom.count("<circle") == 41  # commits 0-37 and 42-44 were measured
+    shot = tmp / "dashboard.png"
+    chromium(
+        tmp / "profile-shot", "--window-size=1100,760", f"--screenshot={shot}", render.as_uri()
+    )
+    assert shot.stat().st_size > 15_000
 
 
 def test_an_a_a_history_opens_nothing(tmp_path, github, runner_temp):

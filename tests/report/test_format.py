@@ -27,6 +27,8 @@ def test_markdown_cell_neutralises(raw, must_not_contain):
 def test_markdown_cell_keeps_the_text_readable():
     assert markdown_cell("tests/test_a.py::test_x[1-2]") == "tests/test\\_a.py::test\\_x\\[1-2\\]"
     assert markdown_cell("a & b") == "a &amp; b"
+    # A URL stays readable (the same slashes), only unlinked.
+    assert markdown_cell("see https://evil.example") == "see https:\u2060//evil.example"
 
 
 def test_plain_strips_terminal_escapes():
