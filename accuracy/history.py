@@ -190,13 +190,53 @@ def table(data: Path, *, histories: int, commits: int, seed: int, config: Config
     return "\n".join(lines) + "\n"
 
 
+def sizes(benchmarks: int = 20, commits: int = 1000, full: int = 100) -> str:
+    """What the data branch keeps per ``commits`` commits: the newest ``full``
+    results files with every sample, the rest as summaries, and a history line
+    each; raw and compressed as git stores them (zlib)."""
+    import zlib
+
+    from perfgate.report._history import summarise
+    from perfgate.results._storage import summarised
+    from tests.conftest import make_results
+
+    lines = [
+        f"| measure ({benchmarks} benchmarks) | full results | as a summary | history line | "
+        f"per {commits:,} commits | compressed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, samples, runs in (("wall time, 3 runs x 100 samples", 100, 3),
+                                 ("instruction counts, 1 count", 1, 1)):  # fmt: skip
+        results = make_results(
+            {f"tests/benchmarks/test_mod.py::test_bench_{i}": [1e-3 * (1 + i / 10)] * runs
+             for i in range(benchmarks)}, samples=samples, commit="a" * 40,
+        )  # fmt: skip
+        whole = results.to_json().encode()
+        small = min(summarised(results).to_json().encode(), whole, key=len)  # kept if smaller
+        line = (summarise(results).model_dump_json() + "\n").encode()
+        raw = full * len(whole) + (commits - full) * len(small) + commits * len(line)
+        packed = sum(
+            n * len(zlib.compress(data, 6))
+            for n, data in ((full, whole), (commits - full, small), (commits, line))
+        )
+        lines.append(
+            f"| {label} | {len(whole) / 1e3:.1f} kB | {len(small) / 1e3:.1f} kB | "
+            f"{len(line) / 1e3:.1f} kB | {raw / 1e6:.1f} MB | {packed / 1e6:.1f} MB |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--histories", type=int, default=500)
     parser.add_argument("--commits", type=int, default=60)
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--sizes", action="store_true", help="the data branch's size table")
     args = parser.parse_args(argv)
+    if args.sizes:
+        print(sizes(), end="")
+        return 0
     print(table(args.data, histories=args.histories, commits=args.commits, seed=args.seed,
                 config=Config()), end="")  # fmt: skip
     return 0

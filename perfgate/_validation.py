@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["describe_validation_error"]
+__all__ = ["describe_validation_error", "parse_json_lines"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -56,3 +59,19 @@ def describe_validation_error(err: ValidationError, model: type[BaseModel] | Non
     # Keys and values come from the input: no newline or control character may
     # split the one-line message.
     return _CONTROL.sub("?", text)
+
+
+def parse_json_lines(
+    lines: Iterable[str], model: type[_Model], where: str, warn: Callable[[str], None]
+) -> list[_Model]:
+    """Every valid line of a JSON-lines file as ``model``; each bad line is skipped
+    with one warning naming ``where`` and the line number, and blank lines are ignored."""
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            found.append(model.model_validate_json(line))
+        except ValidationError as err:
+            warn(f"{where}:{number}: skipped a bad line ({describe_validation_error(err)})")
+    return found

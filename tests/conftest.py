@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -19,6 +20,7 @@ import pytest
 import scipy.stats  # noqa: F401
 
 from perfgate import Benchmark, Kind, ResultsFile, Run
+from perfgate.report._history import HistoryEntry
 from tests.github_server import FakeGitHub
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -174,3 +176,35 @@ def chromium(profile: Path, *args: str) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script that is not a package module (the accuracy harness), imported by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def history_entries(
+    values: dict[str, list[float]], unit: str, start: datetime | None = None
+) -> list[HistoryEntry]:
+    """One history line per index of ``values`` (benchmark -> value per commit);
+    commit ``i`` is ``f"{i:040x}"``, a day apart from ``start``."""
+    from perfgate.report._history import Point
+
+    first = start or datetime(2026, 1, 1, tzinfo=UTC)
+    count = len(next(iter(values.values())))
+    return [
+        HistoryEntry(
+            commit=f"{i:040x}",
+            date=first + timedelta(days=i),
+            benchmarks={k: Point(value=v[i], spread_pct=0.0, unit=unit) for k, v in values.items()},
+        )
+        for i in range(count)
+    ]

@@ -6,30 +6,22 @@ rules and the report can be checked quickly and exactly.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from perfgate import Benchmark, save_results
-from tests.conftest import make_results
+from tests.conftest import load_script, make_results
 
 SCORE_PY = Path(__file__).parent.parent / "accuracy" / "score.py"
 
 
 @pytest.fixture(scope="module")
 def score() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("accuracy_score", SCORE_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["accuracy_score"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCORE_PY, "accuracy_score")
 
 
 def _side(values_s: list[list[float]]) -> dict[str, list[Benchmark]]:

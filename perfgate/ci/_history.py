@@ -43,6 +43,9 @@ __all__ = [
 LEDGER_FILE: Final = "steps.jsonl"
 EVIDENCE_DIR: Final = "evidence"
 _MAX_COMMITS: Final = 100_000
+MAX_BISECTIONS: Final = 4
+"""Steps bisected per push; the others wait for the next push (a push's job
+must end: each bisection is about log2(commits) + 1 A/Bs)."""
 
 
 @dataclass
@@ -172,6 +175,12 @@ def review_push(
     mode, note = resolve_mode(config.bisect_mode)
     if note:
         review.log.append(f"history: {note}")
+    if len(groups) > MAX_BISECTIONS:
+        review.log.append(
+            f"history: bisecting the {MAX_BISECTIONS} largest of {len(groups)} new slowdowns; "
+            "the next push takes the rest"
+        )
+        groups = sorted(groups, key=lambda g: -max(s.ratio for _, s in g.steps))[:MAX_BISECTIONS]
     files: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="perfgate-bisect-") as scratch:
         for number, group in enumerate(groups):

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from perfgate._validation import describe_validation_error
+from perfgate._validation import parse_json_lines
 
 __all__ = ["StepRecord", "SteppedBenchmark", "dump_ledger", "parse_ledger"]
 
@@ -78,15 +78,7 @@ class StepRecord(BaseModel):
 
 
 def parse_ledger(text: str | None, warn: Callable[[str], None]) -> list[StepRecord]:
-    records = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(StepRecord.model_validate_json(line))
-        except ValidationError as err:
-            warn(f"steps.jsonl:{number}: skipped a bad line ({describe_validation_error(err)})")
-    return records
+    return parse_json_lines((text or "").splitlines(), StepRecord, "steps.jsonl", warn)
 
 
 def dump_ledger(records: Sequence[StepRecord]) -> str:

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from perfgate._errors import InputError
-from perfgate._validation import describe_validation_error
+from perfgate._validation import parse_json_lines
 from perfgate.capture._atomic import locked, write_atomic
 from perfgate.results._model import ResultsFile
 from perfgate.results._readers import Warn
@@ -81,15 +81,7 @@ def load_history(path: Path, warn: Warn) -> list[HistoryEntry]:
         return []
     except OSError as err:
         raise InputError(f"{path}: cannot read ({err.strerror})") from None
-    entries = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(HistoryEntry.model_validate_json(line))
-        except ValidationError as err:
-            warn(f"{path}:{number}: skipped a bad history line ({describe_validation_error(err)})")
-    return entries
+    return parse_json_lines(lines, HistoryEntry, str(path), warn)
 
 
 def append_history(path: Path, entry: HistoryEntry, max_entries: int | None, warn: Warn) -> int:

@@ -164,8 +164,10 @@ def test_pushes_find_each_step_name_its_commit_and_propose_one_revert_each(
     assert ledger[1]["good"] == commits[37]
     assert ledger[1]["span"] == [commits[42]]
     assert len(ledger[1]["evidence"]) >= 2
+    # 5% more loop iterations: +5.0% to +7.1% more instructions per call, by Python
+    # version and by what else the process ran (the history ran both benchmarks).
     ratio = ledger[1]["benchmarks"][0]["confirm_ratio"]
-    assert 1.03 < ratio < 1.06
+    assert 1.04 < ratio < 1.09
 
     printed = _push(work, tmp_path, github, runner_temp, commits[44], dashboard="true")
     assert "0 new slowdown(s)" in printed

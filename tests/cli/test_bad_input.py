@@ -110,7 +110,7 @@ def test_wrongly_typed_or_broken_event_files(event, files, tmp_path, monkeypatch
 def test_an_undecodable_history_line_is_skipped_with_a_warning(files, tmp_path, capsys):
     history = _write(tmp_path, "history.jsonl", b"\xff\xfe\n")
     assert main(["history", "add", str(files["good"]), "--history", str(history)]) == 0
-    assert "skipped a bad history line" in capsys.readouterr().err
+    assert "skipped a bad line" in capsys.readouterr().err
 
 
 def test_a_key_with_a_newline_still_gives_a_one_line_message(files, tmp_path, capsys):

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from perfgate import Config
 from perfgate.history._analysis import analyse, drift_since, series_from_history, step_settings
-from perfgate.report._history import HistoryEntry, Point
+from perfgate.report._history import HistoryEntry
+from tests.conftest import history_entries
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _entries(values: dict[str, list[float]], unit: str = "instructions") -> list[HistoryEntry]:
-    n = len(next(iter(values.values())))
-    return [
-        HistoryEntry(
-            commit=f"{i:040x}",
-            date=START + timedelta(hours=i),
-            benchmarks={k: Point(value=v[i], spread_pct=0.0, unit=unit) for k, v in values.items()},
-        )
-        for i in range(n)
-    ]
+    return history_entries(values, unit)
 
 
 def test_series_follow_the_branch_order_and_leave_out_dropped_commits():

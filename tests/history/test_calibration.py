@@ -5,14 +5,13 @@ commits of the truth. The full table (500 histories a case) is docs/history.md."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from perfgate import Config
+from tests.conftest import load_script
 
 HISTORY_PY = Path(__file__).parents[2] / "accuracy" / "history.py"
 DATA = Path(__file__).parents[2] / "accuracy" / "data"
@@ -20,13 +19,7 @@ DATA = Path(__file__).parents[2] / "accuracy" / "data"
 
 @pytest.fixture(scope="module")
 def harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("accuracy_history", HISTORY_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["accuracy_history"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(HISTORY_PY, "accuracy_history")
 
 
 @pytest.mark.parametrize("pool", ["counts", "quiet", "busy"])

@@ -4,7 +4,7 @@ real browser (headless Chromium, when installed)."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,23 +13,15 @@ import pytest
 from perfgate import Config
 from perfgate.history._analysis import analyse, drift_since, series_from_history
 from perfgate.report._dashboard import build_dashboard, page_name, recent_movement
-from perfgate.report._history import HistoryEntry, Point
-from tests.conftest import chromium
+from perfgate.report._history import HistoryEntry
+from tests.conftest import chromium, history_entries
 
 HOSTILE = '"><script>alert(1)</script><a href="https://evil.example">x</a>'
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _history(names: dict[str, list[float]], unit: str) -> list[HistoryEntry]:
-    n = len(next(iter(names.values())))
-    return [
-        HistoryEntry(
-            commit=f"{i:040x}",
-            date=START + timedelta(days=i),
-            benchmarks={k: Point(value=v[i], spread_pct=0.0, unit=unit) for k, v in names.items()},
-        )
-        for i in range(n)
-    ]
+    return history_entries(names, unit, START)
 
 
 @pytest.fixture
