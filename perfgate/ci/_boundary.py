@@ -226,7 +226,7 @@ class PullRequestCode:
             killed = _kill_descendants()
             if killed:
                 self.notes.append(
-                    f"{killed} process(es) the pull request's code left running were stopped"
+                    f"{killed} process(es) left running by the measured code were stopped"
                 )
         notes, self._unrestored = _restore(self._files)
         self.notes.extend(notes)

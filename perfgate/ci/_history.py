@@ -259,7 +259,9 @@ def _plain(name: str) -> str:
 
 
 def _describe(record: StepRecord) -> str:
-    names = ", ".join(b.name for b in record.benchmarks)
+    shown = [b.name for b in record.benchmarks[:3]]
+    more = len(record.benchmarks) - len(shown)
+    names = ", ".join(shown) + (f" and {more} more" if more else "")
     size = max(b.ratio for b in record.benchmarks)
     where = f"{record.culprit[:12]}" if record.culprit else "no commit named"
     state = "confirmed" if record.confirmed else f"not confirmed ({record.note})"

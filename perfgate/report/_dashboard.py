@@ -44,10 +44,11 @@ PAD_TOP: Final = 28
 PAD_BOTTOM: Final = 36
 SPARK_WIDTH: Final = 160
 SPARK_HEIGHT: Final = 28
-RECENT: Final = 5
-"""Commits whose median is "now" for the index's recent movement …"""
-BEFORE: Final = 10
-"""… against the median of the commits before them."""
+RECENT: Final = 10
+"""The index's recent movement: the level now against the level this many
+commits ago (levels are the medians between steps, so noise does not move it)."""
+MIN_SPAN: Final = 0.01
+"""Charts span at least 1% of the median: a 0.1% wiggle stays flat, not a cliff."""
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -118,8 +119,8 @@ class Page:
     """A sparkline's polyline points, for the index."""
     latest: str
     recent: float | None
-    """Recent movement: median of the newest :data:`RECENT` over the median of the
-    :data:`BEFORE` commits before them (None: too few commits)."""
+    """Recent movement: the level now over the level :data:`RECENT` commits ago
+    (None: too few commits)."""
     drift: Drift | None
     commit_url: str | None
     steps: list[StepView]
@@ -155,6 +156,9 @@ def _tick(value: float, unit: str) -> str:
 
 def _scale(values: Sequence[float], size: float, pad: float) -> tuple[float, float, float]:
     low, high = min(values), max(values)
+    middle = statistics.median(values)
+    if high - low < MIN_SPAN * middle:
+        low, high = middle * (1 - MIN_SPAN / 2), middle * (1 + MIN_SPAN / 2)
     if high <= low:
         low, high = low * 0.99, high * 1.01 if high > 0 else 1.0
     margin = (high - low) * 0.08
@@ -208,14 +212,21 @@ def _spark(values: Sequence[float]) -> str:
     )
 
 
-def recent_movement(values: Sequence[float]) -> float | None:
-    """Median of the newest :data:`RECENT` values over the median of the
-    :data:`BEFORE` before them (fewer when the history is short)."""
-    if len(values) < 2:
+def recent_movement(item: BenchmarkHistory) -> float | None:
+    """The level of the newest commit over the level :data:`RECENT` commits before
+    it, a level being the median of the commits between two steps: only steps move
+    it (None: too few commits)."""
+    n = len(item.points)
+    if n < 2:
         return None
-    recent = list(values[-RECENT:]) if len(values) > RECENT else list(values[-1:])
-    before = list(values[: len(values) - len(recent)][-BEFORE:])
-    return statistics.median(recent) / statistics.median(before) if before else None
+    bounds = [0, *(s.index for s in item.steps), n]
+
+    def level(index: int) -> float:
+        start = max(b for b in bounds[:-1] if b <= index)
+        stop = min(b for b in bounds[1:] if b > index)
+        return statistics.median(p.value for p in item.points[start:stop])
+
+    return level(n - 1) / level(max(0, n - 1 - RECENT))
 
 
 def build_dashboard(
@@ -241,7 +252,7 @@ def build_dashboard(
             Page(
                 item=item, file=page_name(item.name), chart=_chart(item, commit_url),
                 spark=_spark(values[-60:]), latest=format_value(values[-1], item.unit),
-                recent=recent_movement(values), drift=(drifts or {}).get(item.name),
+                recent=recent_movement(item), drift=(drifts or {}).get(item.name),
                 commit_url=commit_url, steps=_steps(item, records),
                 unit_label="" if item.unit == "s" else item.unit,
             )

@@ -286,7 +286,7 @@ def test_pull_request_code_holds_no_keys_and_cannot_rewrite_the_verdict(
     daemons = [int(pid) for pid in Path(paths["daemon"]).read_text().split()]
     assert daemons
     assert not [pid for pid in daemons if Path(f"/proc/{pid}").exists()]
-    assert "left running were stopped" in printed
+    assert "left running by the measured code were stopped" in printed
 
 
 def test_pull_request_code_that_changes_the_judge_gets_nothing_published(

@@ -102,10 +102,12 @@ def test_drift_goes_in_the_index_when_asked(series, tmp_path):
     assert "+20.0%" in text
 
 
-def test_recent_movement():
-    assert recent_movement([1.0] * 10 + [1.1] * 5) == pytest.approx(1.1)
-    assert recent_movement([1.0]) is None
-    assert recent_movement([1.0, 2.0]) == 2.0
+def test_recent_movement_is_the_steps_of_the_last_ten_commits(series):
+    by_name = {s.name: s for s in series}
+    assert recent_movement(by_name[HOSTILE]) == pytest.approx(1.2)  # a step 5 commits ago
+    assert recent_movement(by_name["tests/b.py::test_stepped:instructions"]) == 1.0  # 30 ago
+    assert recent_movement(by_name["tests/b.py::test_steady:instructions"]) == 1.0
+    assert recent_movement(by_name[HOSTILE].model_copy(update={"points": []})) is None
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
