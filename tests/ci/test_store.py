@@ -122,3 +122,27 @@ def test_the_token_reaches_git_only_as_an_extra_header_in_the_environment(tmp_pa
     header = done.stdout.strip()
     assert header.startswith("AUTHORIZATION: basic ")
     assert base64.b64decode(header.split()[-1]) == b"x-access-token:ghs_secret"
+
+
+def test_a_revert_branch_is_pushed_without_touching_the_work_tree(clone, tmp_path):
+    """``rollback = "pull-request"``: the revert is made in a scratch worktree and
+    pushed as perfgate/revert-<commit>; a revert that conflicts gives None."""
+    store = DataBranch(clone)
+    _, second, third = git_as_dev(clone, "rev-list", "--reverse", "HEAD").split()
+    assert store.push_revert(second, third) is None  # c2 rewrote the line c1 wrote
+    (clone / "other.txt").write_text("independent\n")
+    git_as_dev(clone, "add", "-A")
+    git_as_dev(clone, "commit", "-qm", "independent change")
+    independent = git_as_dev(clone, "rev-parse", "HEAD")
+    (clone / "f.txt").write_text("later\n")
+    git_as_dev(clone, "commit", "-qam", "later")
+    head = git_as_dev(clone, "rev-parse", "HEAD")
+    branch = store.push_revert(independent, head)
+    assert branch == f"perfgate/revert-{independent[:12]}"
+    origin = tmp_path / "origin.git"
+    tip = git_as_dev(origin, "rev-parse", f"refs/heads/{branch}")
+    assert git_as_dev(origin, "rev-parse", f"{tip}^") == head
+    assert "other.txt" not in git_as_dev(origin, "ls-tree", "--name-only", tip)
+    assert git_as_dev(clone, "status", "--porcelain") == ""
+    assert git_as_dev(clone, "rev-parse", "HEAD") == head
+    assert len(git_as_dev(clone, "worktree", "list").splitlines()) == 1
