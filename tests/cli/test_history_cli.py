@@ -108,3 +108,35 @@ def test_history_add_still_works(tmp_path, results):
     done = _perfgate(tmp_path, "history", "add", str(path), "--history", str(tmp_path / "h.jsonl"))
     assert done.returncode == 0, done.stderr
     assert "now holds 1 entries" in done.stderr
+
+
+def test_history_bisect_names_the_commit_with_the_revert_command(
+    repo, results, monkeypatch, capsys
+):
+    """``--bisect`` with the A/B replaced by the same model of the code."""
+    import perfgate.history._bisect as bisect_module
+    from perfgate import compare
+    from perfgate.capture._atomic import write_atomic
+    from perfgate.cli._main import main
+
+    work, commits = repo
+
+    def measured(commit: str):
+        i = commits.index(commit)
+        return results({"tests/b.py::test_time": [1e-3]}, commit=commit,
+                       counters={"tests/b.py::test_x:instructions": [1e6 * (1.08 if i >= 12 else 1.0)]})  # fmt: skip
+
+    def fake_runner(repo, python, names, pytest_args, config, mode, max_time_s):
+        def run(base: str, head: str, report: Path):
+            comparison = compare(measured(base), measured(head), config)
+            write_atomic(report, comparison.to_json())
+            return comparison
+
+        return run
+
+    monkeypatch.setattr(bisect_module, "ab_runner", fake_runner)
+    monkeypatch.chdir(work)
+    assert main(["history", "--bisect", "--no-fetch"]) == 0
+    err = capsys.readouterr().err
+    assert f"first at {commits[12][:12]} (confirmed against its parent)" in err
+    assert f"git revert {commits[12]}" in err
