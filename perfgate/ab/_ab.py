@@ -594,6 +594,8 @@ def _undecided(comparison: Comparison, config: Config, target_mde_pct: float) ->
     ]
 
 
+_SLICE_USE: Final = 0.9
+"""The part of the time left that the rounds are planned to take."""
 _REPORT_RESERVE_S: Final = 3.0
 """Kept back from --max-time for comparing and writing the report."""
 
@@ -692,11 +694,17 @@ class _LockstepRun:
             benchmarks = len(self.records[-1].measured)
         left = self.options.pairs - len(self.records)
         now = self.clock()
+        started = now - self._pair_started  # this pair's start-up, already paid
         overhead = self._overhead_s()
         if overhead is None:  # first pair: start-up so far, twice, as a guess
-            overhead = 2 * (now - self._pair_started)
-        spare = self.stepper.deadline - now - overhead * (left - 1)
-        share = max(0.0, spare / (left * benchmarks))
+            overhead = 2 * started
+        # What this pair still spends besides rounds (each benchmark's set-up, the
+        # workers' exit), and the whole overhead of each pair after it; a tenth
+        # kept back, since a loaded runner's overhead varies. Without this pair's
+        # own rest, the last pair's last benchmark ran out of time (issue 20's CI).
+        rest = max(0.0, overhead - started)
+        spare = self.stepper.deadline - now - rest - overhead * (left - 1)
+        share = max(0.0, _SLICE_USE * spare / (left * benchmarks))
         if not self.records:
             rounds = max(self.options.min_rounds, int(share / (2 * self.options.round_ms / 1000)))
             _announce(

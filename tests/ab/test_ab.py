@@ -350,7 +350,7 @@ def test_a_broken_head_is_named_with_its_log(repo, tmp_path):
 def test_cli_ab_lock_step_reports_worker_pairs(repo):
     done = subprocess.run(
         [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--python", sys.executable,
-         "--mode", "time", "--worker-pairs", "2", "--round-ms", "2", "--max-time", "16",
+         "--mode", "time", "--worker-pairs", "2", "--round-ms", "2", "--max-time", "24",
          "--format", "json", "--", "tests"],
         cwd=repo, capture_output=True, text=True,
     )  # fmt: skip
