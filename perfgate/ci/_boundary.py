@@ -258,7 +258,7 @@ class PullRequestCode:
         others = [p for p in changed if p not in caches]
         if others:
             raise PerfgateError(
-                f"the pull request's code changed perfgate's own environment ({len(others)} "
+                f"perfgate's own environment changed while the measured code ran ({len(others)} "
                 f"file(s), e.g. {others[0]}): nothing is judged or published from this job"
             )
 
