@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,42 @@ def history_entries(
         )
         for i in range(count)
     ]
+
+
+def clone_with_commits(tmp_path: Path, count: int) -> tuple[Path, list[str]]:
+    """A clone of a bare "origin" with ``count`` commits on main, pushed; returns
+    the clone and its commits, oldest first."""
+    origin = tmp_path / "origin.git"
+    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "work"
+    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
+    commits = []
+    for i in range(count):
+        (work / "f.txt").write_text(str(i))
+        git_as_dev(work, "add", "-A")
+        git_as_dev(work, "commit", "-qm", f"c{i}")
+        commits.append(git_as_dev(work, "rev-parse", "HEAD"))
+    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
+    return work, commits
+
+
+def model_runner(
+    measured: Callable[[str], ResultsFile], asked: list[tuple[str, str]] | None = None
+) -> Callable[..., Any]:
+    """A stand-in for ``history._bisect.ab_runner``: each A/B compares what
+    ``measured(commit)`` says that commit's code measures, and writes the report;
+    each (base, head) asked for is appended to ``asked``."""
+    from perfgate import compare
+    from perfgate.capture._atomic import write_atomic
+
+    def runner(repo, python, names, pytest_args, config, mode, max_time_s):
+        def run(base: str, head: str, report: Path):
+            if asked is not None:
+                asked.append((base, head))
+            comparison = compare(measured(base), measured(head), config)
+            write_atomic(report, comparison.to_json())
+            return comparison
+
+        return run
+
+    return runner

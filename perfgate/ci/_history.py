@@ -26,7 +26,7 @@ from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.capture._plan import resolve_mode
 from perfgate.ci._store import HISTORY_FILE, DataBranch
 from perfgate.history._analysis import BenchmarkHistory, analyse, series_from_history
-from perfgate.history._bisect import ab_runner, bisect_step
+from perfgate.history._bisect import ab_runner, bisect_step, node_id
 from perfgate.history._changepoints import Step
 from perfgate.history._ledger import SteppedBenchmark, StepRecord, dump_ledger, parse_ledger
 
@@ -161,7 +161,7 @@ def review_push(
             "with fetch-depth: 0"
         )
     review.series = analyse(series_from_history(store.history(warn), order, warn), config)
-    ledger = parse_ledger(store.read(LEDGER_FILE), warn)
+    ledger = read_ledger(store, warn)
     review.pending = [r for r in ledger if r.pending]
     review.records = list(ledger)
     groups = _new_groups(review.series, ledger)
@@ -239,23 +239,17 @@ def _bisect_group(
         name = f"{EVIDENCE_DIR}/{culprit.commit}/{Path(path).name}"
         files[name] = Path(path).read_text(encoding="utf-8")
         evidence.append(name)
-    confirm = {_plain(k): v for k, v in culprit.ratios.items()}
+    confirm = {node_id(k): v for k, v in culprit.ratios.items()}
     subject = git_or_none(["log", "-1", "--format=%s", culprit.commit], repo)
     return StepRecord(
         **base, culprit=culprit.commit, parent=culprit.parent,
         subject=(subject or "")[:500] or None, confirmed=culprit.confirmed,
         benchmarks=[
-            _stepped(item, step, confirm.get(_plain(item.name))) for item, step in group.steps
+            _stepped(item, step, confirm.get(node_id(item.name))) for item, step in group.steps
         ],
         evidence=evidence,
         note=None if culprit.confirmed else "the A/B against its parent did not show the step",
     )  # fmt: skip
-
-
-def _plain(name: str) -> str:
-    from perfgate.history._bisect import node_id
-
-    return node_id(name)
 
 
 def _describe(record: StepRecord) -> str:
@@ -272,7 +266,7 @@ def record_proposals(store: DataBranch, done: dict[str, str], warn: Callable[[st
     """Write what was proposed for each culprit (``done``: culprit → proposal)."""
     if not done:
         return
-    ledger = parse_ledger(store.read(LEDGER_FILE), warn)
+    ledger = read_ledger(store, warn)
     updated = [
         r.model_copy(update={"proposal": done[r.culprit]}) if r.pending and r.culprit in done else r
         for r in ledger

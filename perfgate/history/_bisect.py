@@ -72,10 +72,10 @@ class _Bisection:
         comparison = self.run(base, head, out)
         self.evidence.append(str(out))
         found: dict[str, float] = {}
-        wanted = {_plain(n) for n in self.names}
+        wanted = {node_id(n) for n in self.names}
         for bench in comparison.benchmarks:
             if (
-                _plain(bench.name) in wanted
+                node_id(bench.name) in wanted
                 and bench.ratio is not None
                 and bench.ratio > 0
                 and bench.status not in (Status.NEW, Status.MISSING)
@@ -84,13 +84,9 @@ class _Bisection:
         return found
 
 
-def _plain(name: str) -> str:
-    return name.removesuffix(INSTRUCTIONS_SUFFIX)
-
-
 def node_id(name: str) -> str:
     """The pytest node id of a benchmark (instruction counts carry a suffix)."""
-    return _plain(name)
+    return name.removesuffix(INSTRUCTIONS_SUFFIX)
 
 
 def _commit(repo: Path, ref: str) -> str:

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 import perfgate.ci._history as review_module
-from perfgate import Config, compare
-from perfgate.capture._atomic import write_atomic
+from perfgate import Config
 from perfgate.ci._history import LEDGER_FILE, MAX_BISECTIONS, read_ledger, review_push
 from perfgate.ci._store import DataBranch
 from perfgate.report._history import summarise
-from tests.conftest import git_as_dev
+from tests.conftest import clone_with_commits, git_as_dev, model_runner
 
 COMMITS = 40
 NAMES = [f"tests/b.py::test_{i}:instructions" for i in range(MAX_BISECTIONS + 1)]
@@ -28,17 +27,7 @@ def _count(name: str, index: int) -> float:
 def pushed(tmp_path, results, monkeypatch) -> tuple[Path, list[str], list[tuple[str, str]]]:
     """40 commits on main, every one measured on the data branch; the A/B runner
     answers from the same model, and records what it was asked."""
-    origin = tmp_path / "origin.git"
-    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
-    commits = []
-    for i in range(COMMITS):
-        (work / "f.txt").write_text(str(i))
-        git_as_dev(work, "add", "-A")
-        git_as_dev(work, "commit", "-qm", f"c{i}")
-        commits.append(git_as_dev(work, "rev-parse", "HEAD"))
-    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
+    work, commits = clone_with_commits(tmp_path, COMMITS)
     measured = {
         c: results({}, commit=c, counters={n: [_count(n, i)] for n in NAMES})
         for i, c in enumerate(commits)
@@ -47,17 +36,7 @@ def pushed(tmp_path, results, monkeypatch) -> tuple[Path, list[str], list[tuple[
     for commit in commits:
         store.store(commit, measured[commit].to_json(), summarise(measured[commit]), print)
     asked: list[tuple[str, str]] = []
-
-    def fake_runner(repo, python, names, pytest_args, config, mode, max_time_s):
-        def run(base: str, head: str, report: Path):
-            asked.append((base, head))
-            comparison = compare(measured[base], measured[head], config)
-            write_atomic(report, comparison.to_json())
-            return comparison
-
-        return run
-
-    monkeypatch.setattr(review_module, "ab_runner", fake_runner)
+    monkeypatch.setattr(review_module, "ab_runner", model_runner(measured.__getitem__, asked))
     return work, commits, asked
 
 

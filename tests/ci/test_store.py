@@ -10,22 +10,13 @@ import pytest
 from perfgate import GitError
 from perfgate.ci._store import DataBranch
 from perfgate.report._history import summarise
-from tests.conftest import git_as_dev
+from tests.conftest import clone_with_commits, git_as_dev
 
 
 @pytest.fixture
 def clone(tmp_path) -> Path:
     """A clone of a bare "origin" with three commits on main."""
-    origin = tmp_path / "origin.git"
-    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
-    for i in range(3):
-        (work / "f.txt").write_text(str(i))
-        git_as_dev(work, "add", "-A")
-        git_as_dev(work, "commit", "-qm", f"c{i}")
-    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
-    return work
+    return clone_with_commits(tmp_path, 3)[0]
 
 
 def _results(results, commit: str, value: float = 1e-3):

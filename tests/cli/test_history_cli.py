@@ -11,7 +11,7 @@ import pytest
 
 from perfgate.ci._store import DataBranch
 from perfgate.report._history import summarise
-from tests.conftest import git_as_dev
+from tests.conftest import clone_with_commits, git_as_dev, model_runner
 
 COMMITS = 24
 
@@ -20,17 +20,7 @@ COMMITS = 24
 def repo(tmp_path, results) -> tuple[Path, list[str]]:
     """A clone with 24 commits on main, each measured on the data branch; one
     benchmark 8% slower from commit 12 on (instruction counts, exact)."""
-    origin = tmp_path / "origin.git"
-    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
-    commits = []
-    for i in range(COMMITS):
-        (work / "f.txt").write_text(str(i))
-        git_as_dev(work, "add", "-A")
-        git_as_dev(work, "commit", "-qm", f"c{i}")
-        commits.append(git_as_dev(work, "rev-parse", "HEAD"))
-    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
+    work, commits = clone_with_commits(tmp_path, COMMITS)
     store = DataBranch(work)
     for i, commit in enumerate(commits):
         measured = results(
@@ -115,8 +105,6 @@ def test_history_bisect_names_the_commit_with_the_revert_command(
 ):
     """``--bisect`` with the A/B replaced by the same model of the code."""
     import perfgate.history._bisect as bisect_module
-    from perfgate import compare
-    from perfgate.capture._atomic import write_atomic
     from perfgate.cli._main import main
 
     work, commits = repo
@@ -126,15 +114,7 @@ def test_history_bisect_names_the_commit_with_the_revert_command(
         return results({"tests/b.py::test_time": [1e-3]}, commit=commit,
                        counters={"tests/b.py::test_x:instructions": [1e6 * (1.08 if i >= 12 else 1.0)]})  # fmt: skip
 
-    def fake_runner(repo, python, names, pytest_args, config, mode, max_time_s):
-        def run(base: str, head: str, report: Path):
-            comparison = compare(measured(base), measured(head), config)
-            write_atomic(report, comparison.to_json())
-            return comparison
-
-        return run
-
-    monkeypatch.setattr(bisect_module, "ab_runner", fake_runner)
+    monkeypatch.setattr(bisect_module, "ab_runner", model_runner(measured))
     monkeypatch.chdir(work)
     assert main(["history", "--bisect", "--no-fetch"]) == 0
     err = capsys.readouterr().err
