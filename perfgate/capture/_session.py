@@ -332,7 +332,12 @@ class CaptureSession:
         """Count the passed benchmark tests' instructions under valgrind: shards of
         the suite in parallel processes, each instrumented only around the calls."""
         from perfgate.capture._callgrind import HELPER_ENV, helper_library
-        from perfgate.capture._instructions import padded_env, read_counts, valgrind_prefix
+        from perfgate.capture._instructions import (
+            counting_env,
+            padded_env,
+            read_counts,
+            valgrind_prefix,
+        )
 
         wanted = list(dict.fromkeys(self.to_count))
         if not wanted:
@@ -351,7 +356,7 @@ class CaptureSession:
             def count(index: int) -> ChildRun:
                 out_dir = out_dirs[index]
                 out_dir.mkdir()
-                env = {**os.environ, INSTRUCTIONS_DIR_ENV: str(out_dir), "PYTHONHASHSEED": "0"}
+                env = counting_env({**os.environ, INSTRUCTIONS_DIR_ENV: str(out_dir)})
                 if helper is not None:
                     env[HELPER_ENV] = str(helper)
                 return run_pytest(

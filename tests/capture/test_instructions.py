@@ -66,6 +66,72 @@ def test_counts_repeat_exactly_and_scale_with_the_work(tmp_path):
     assert 1.015 < two_pct < 1.025  # a 2% change in work reads as about 2%
 
 
+HISTORY = textwrap.dedent(
+    """
+    import random, re, sys
+    from collections import Counter
+    from pathlib import Path
+    from perfgate.capture._instructions import count_in_child
+
+    rng = random.Random(42)
+    vocabulary = ["".join(rng.choices("abcdefghij", k=rng.randint(3, 8))) for _ in range(1500)]
+    text = " ".join(rng.choice(vocabulary) for _ in range(6000))
+
+    def words(text):
+        return re.findall(r"[a-z']+", text.lower())
+
+    def scan(words):  # a list scan: much allocation, and a different heap afterwards
+        seen = []
+        for word in words:
+            if word not in seen:
+                seen.append(word)
+        return seen
+
+    before, out = sys.argv[1], Path(sys.argv[2])
+    for _ in range(3):
+        scan(words(text)) if before == "scan" else list(dict.fromkeys(words(text)))
+    count_in_child("top", lambda: Counter(words(text)).most_common(100), out)
+    """
+)
+
+
+@needs_valgrind
+def test_what_ran_before_in_the_process_does_not_move_a_count(tmp_path):
+    """The same benchmark counted after different work (as an unchanged benchmark
+    is, when a changed one runs before it in an A/B): glibc's heap would cost it
+    a different number of instructions (2.4% measured without
+    ALLOCATOR_TUNABLES, docs/modes.md); the counting environment pins it."""
+    from perfgate.capture._callgrind import HELPER_ENV, helper_library
+    from perfgate.capture._instructions import counting_env
+
+    helper, _ = helper_library()
+    counts = {}
+    for before in ("scan", "dict"):
+        out = tmp_path / before
+        out.mkdir()
+        env = counting_env(os.environ)
+        if helper is not None:
+            env[HELPER_ENV] = str(helper)
+        subprocess.run(
+            [*valgrind_prefix(out, helper), "-c", HISTORY, before, str(out)],
+            check=True, env=env, capture_output=True,
+        )  # fmt: skip
+        (record,) = read_counts(out, print)
+        counts[before] = min(record.samples)
+    print(counts)
+    assert abs(counts["scan"] / counts["dict"] - 1) < 0.001, counts
+
+
+def test_the_counting_environment_keeps_the_users_allocator_settings_after_ours():
+    from perfgate.capture._instructions import ALLOCATOR_TUNABLES, counting_env
+
+    assert counting_env({})["GLIBC_TUNABLES"] == ALLOCATOR_TUNABLES
+    mine = counting_env({"GLIBC_TUNABLES": "glibc.malloc.tcache_count=7", "PATH": "/bin"})
+    assert mine["GLIBC_TUNABLES"] == f"{ALLOCATOR_TUNABLES}:glibc.malloc.tcache_count=7"
+    assert mine["PYTHONHASHSEED"] == "0"
+    assert mine["PATH"] == "/bin"
+
+
 BENCH = """
 import pytest
 
