@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import subprocess
@@ -248,3 +249,15 @@ def model_runner(
         return run
 
     return runner
+
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def assert_matches_golden(text: str, name: str) -> None:
+    """``text`` is exactly ``tests/golden/<name>``; with ``PERFGATE_UPDATE_GOLDEN=1``
+    the golden file is rewritten first (review the diff)."""
+    path = GOLDEN_DIR / name
+    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")

@@ -41,6 +41,15 @@ from typing import Any, Final
 
 from perfgate._errors import InputError
 from perfgate.capture._callgrind import HELPER_ENV
+from perfgate.capture._profile import (
+    EVAL_FUNCTION,
+    PROFILE_LABEL,
+    dump_pid,
+    function_costs,
+    perf_map,
+    python_frames,
+    remove_perf_map,
+)
 from perfgate.capture._records import INSTRUCTIONS_SUFFIX, KIND_COUNTER, BenchmarkRecord
 
 __all__ = [
@@ -99,7 +108,13 @@ def valgrind_prefix(out_dir: Path, helper: Path | None = None) -> list[str]:
     if setarch is not None:
         prefix = [setarch, os.uname().machine, "-R"]
     if helper is not None:
-        mechanism = ["--instr-atstart=no", "--collect-atstart=no"]
+        # The interpreter loop's instructions kept apart per calling frame: per
+        # Python function in the profile window (capture._profile).
+        mechanism = [
+            "--instr-atstart=no",
+            "--collect-atstart=no",
+            f"--separate-callers1={EVAL_FUNCTION}",
+        ]
     else:
         mechanism = ["--collect-atstart=no", "--toggle-collect=qsort_r", "--dump-after=qsort_r"]
     return [
@@ -259,11 +274,22 @@ def _count_with_requests(
         entries.append({"name": name, "kind": "empty", "loops": loops, "count": empty})
         for count in counts:
             entries.append({"name": name, "kind": "call", "loops": loops, "count": count})
+        # One more call, not counted: where its instructions go, per function.
+        with python_frames():
+            before = len(_dumps(out_dir))
+            _window(function, 1, out_dir, helper, PROFILE_LABEL)
+        entries.append({"name": name, "kind": "profile", "dump": _dumps(out_dir)[before].name})
     finally:
         helper.perfgate_stop_instrumentation()
 
 
-def _window(function: Callable[[], object], loops: int, out_dir: Path, helper: Any) -> int:
+def _window(
+    function: Callable[[], object],
+    loops: int,
+    out_dir: Path,
+    helper: Any,
+    label: str = "perfgate",
+) -> int:
     """Instructions of ``loops`` calls of ``function``, collected in one window."""
     before = len(_dumps(out_dir))
     helper.perfgate_zero()
@@ -273,7 +299,7 @@ def _window(function: Callable[[], object], loops: int, out_dir: Path, helper: A
             function()
     finally:
         helper.perfgate_toggle_collect()
-        helper.perfgate_dump(b"perfgate")
+        helper.perfgate_dump(label.encode())
     made = _dumps(out_dir)[before:]
     if len(made) != 1:
         raise InputError(f"callgrind wrote {len(made)} dumps for one counting window")
@@ -319,16 +345,24 @@ def _count(path: Path) -> int:
     return int(match.group(1))
 
 
-def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[BenchmarkRecord]:
-    """``NAME:instructions`` counter benchmarks from a counting process's dumps."""
+def read_counts(
+    out_dir: Path, warn: Callable[[str], None], roots: tuple[str, ...] = ()
+) -> list[BenchmarkRecord]:
+    """``NAME:instructions`` counter benchmarks from a counting process's dumps,
+    each with where its instructions went (``functions``, names relative to
+    ``roots``) when a profile window was taken."""
     log = out_dir / LOG_NAME
     if not log.is_file():
         return []
     empty: dict[str, list[float]] = {}
     calls: dict[str, list[float]] = {}
     loops: dict[str, int] = {}
+    profiles: dict[str, str] = {}
     for line in log.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
+        if entry["kind"] == "profile":
+            profiles[entry["name"]] = entry["dump"]
+            continue
         target = empty if entry["kind"] == "empty" else calls
         if "count" in entry:  # client requests: counted in the child, per window
             loops[entry["name"]] = int(entry["loops"])
@@ -341,6 +375,7 @@ def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[BenchmarkRec
             calls.setdefault(entry["name"], []).append(-1)
             continue
         target.setdefault(entry["name"], []).append(float(_count(out_dir / dumps[0])))
+    functions = _profiles(out_dir, profiles, roots)
     benchmarks = []
     for name, counts in calls.items():
         if any(c < 0 for c in counts) or name not in empty:
@@ -355,6 +390,26 @@ def read_counts(out_dir: Path, warn: Callable[[str], None]) -> list[BenchmarkRec
                 unit="instructions",
                 samples=per_call,
                 extra={"marker_overhead": overhead / per, "calls_per_window": per},
+                functions=tuple(functions.get(name, ())),
             )
         )
     return benchmarks
+
+
+def _profiles(
+    out_dir: Path, profiles: Mapping[str, str], roots: tuple[str, ...]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each benchmark's per-function costs from its profile window's dump; the
+    counting processes' perf maps are removed once read."""
+    maps: dict[int, dict[int, str]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, dump in profiles.items():
+        pid = dump_pid(dump)
+        if pid is not None and pid not in maps:
+            maps[pid] = perf_map(pid)
+        path = out_dir / dump
+        if path.is_file():
+            found[name] = function_costs(path, maps.get(pid, {}) if pid else {}, roots)
+    for pid in maps:
+        remove_perf_map(pid)
+    return found

@@ -168,6 +168,8 @@ class BenchmarkRecord:
     kind: str = KIND_TIME
     params: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    functions: tuple[Mapping[str, Any], ...] = ()
+    """Where a counted call's instructions went (capture._profile), if known."""
 
     def __post_init__(self) -> None:
         # Refuse here what the judge would refuse later, so a bad measurement
@@ -187,6 +189,8 @@ class BenchmarkRecord:
         if self.params is not None:
             data["params"] = json_safe(self.params)
         data["extra"] = json_safe(self.extra)
+        if self.functions:
+            data["functions"] = [json_safe(entry) for entry in self.functions]
         return data
 
 

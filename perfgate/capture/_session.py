@@ -371,7 +371,9 @@ class CaptureSession:
             with ThreadPoolExecutor(max_workers=len(parts)) as pool:
                 done = list(pool.map(count, range(len(parts))))
             counted = [
-                b for out_dir in out_dirs for b in read_counts(out_dir, self.messages.append)
+                b
+                for out_dir in out_dirs
+                for b in read_counts(out_dir, self.messages.append, (str(root),))
             ]
             self.dependencies = instruction_dependencies(out_dirs)
             failed = [child for child in done if child.returncode != 0]

@@ -92,6 +92,16 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.4g} {unit}"
 
 
+def format_delta(value: float | None) -> str:
+    """A signed count, compact: ``+1.23M``, ``-4.5k``, ``+12``."""
+    if value is None:
+        return "-"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:+.3g}{suffix}"
+    return f"{value:+.0f}"
+
+
 def format_pct(ratio: float | None) -> str:
     """A ratio as a signed percent change: 1.234 → ``+23.4%``."""
     if ratio is None:

@@ -18,6 +18,7 @@ from perfgate.report._format import (
     clip,
     format_change,
     format_ci,
+    format_delta,
     format_pct,
     format_value,
     html_text,
@@ -61,7 +62,7 @@ def _environment(template_dir: Path | None) -> SandboxedEnvironment:
     )
     env.filters.update(
         md=markdown_cell, plain=plain, pct=format_pct, change=format_change, value=format_value,
-        clip=clip,
+        clip=clip, delta=format_delta,
     )  # fmt: skip
     env.globals.update(ci=format_ci, md=markdown_cell, plain=plain, html=html_text)
     env.tests["hexsha"] = is_hex_sha

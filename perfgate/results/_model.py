@@ -141,6 +141,24 @@ def _count(value: Any) -> int:
     return value
 
 
+class FunctionCost(_Strict):
+    """Where one counted call's instructions went, for one function
+    (capture._profile): a Python function (``python``) with its own and its
+    inclusive instructions, or a C function with its own."""
+
+    function: Annotated[str, Field(min_length=1, max_length=1000)]
+    python: bool = False
+    calls: Annotated[int, Field(ge=0)] = 0
+    self_instructions: Annotated[int, Field(ge=0, alias="self")]
+    inclusive_instructions: Annotated[int | None, Field(ge=0, alias="inclusive")] = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+MAX_FUNCTIONS: Final = 200
+"""Function entries accepted per benchmark (capture keeps 100)."""
+
+
 class Benchmark(_Strict):
     """One benchmark as measured in one run."""
 
@@ -157,6 +175,8 @@ class Benchmark(_Strict):
     """Only when raw samples are absent (imported summary-only data)."""
     params: dict[str, JsonValue] | None = None
     extra: dict[str, JsonValue] = Field(default_factory=dict)
+    functions: Annotated[list[FunctionCost], Field(max_length=MAX_FUNCTIONS)] | None = None
+    """Per-function instructions of one counted call (instruction mode), if known."""
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from perfgate.verdict._comparison import (
     Verdict,
     Why,
 )
+from perfgate.verdict._functions import explain
 from perfgate.verdict._stats import (
     NoiseSource,
     PairSpread,
@@ -316,6 +317,45 @@ def _decide_counter(
     )
 
 
+PROFILE_AGREEMENT: Final = 0.5
+"""A changed count stands when the profiled call moved at least this fraction
+of its change, in the same direction."""
+
+
+def _explained(
+    item: BenchmarkComparison, base_runs: list[Benchmark], cur_runs: list[Benchmark]
+) -> BenchmarkComparison:
+    """``item`` with its per-function explanation, when both sides profiled it
+    (the newest run of each: the profiles are deterministic)."""
+    before = next((b.functions for b in reversed(base_runs) if b.functions), None)
+    after = next((b.functions for b in reversed(cur_runs) if b.functions), None)
+    if not before or not after or item.ratio is None:
+        return item
+    why = explain(before, after)
+    # The profiled call is a second, independent measurement of the same code:
+    # a real change of the code moves it too. When it moved less than half as
+    # far as the counted calls, the counts moved with the state the process
+    # was in (what ran before the benchmark), not with the code.
+    profiled = (why.change_instructions if why else 0) / max(
+        sum(f.self_instructions for f in before), 1
+    )
+    counted = item.ratio - 1
+    if profiled / counted < PROFILE_AGREEMENT:
+        return item.model_copy(
+            update={
+                "status": Status.INCONCLUSIVE,
+                "why": Why.PROFILE_DISAGREES,
+                "explanation": why,
+                "reason": (
+                    f"{item.reason}; but one call profiled per function moved "
+                    f"{100 * profiled:+.1f}%: the count moved with what ran before it in "
+                    "the process; counting it alone (its node id after `--`) decides"
+                ),
+            }
+        )
+    return item.model_copy(update={"explanation": why})
+
+
 def _apply_acceptance(
     item: BenchmarkComparison, config: Config, today: date
 ) -> BenchmarkComparison:
@@ -581,7 +621,10 @@ def _compare(
                 if name.endswith(INSTRUCTIONS_SUFFIX)
                 else 0.0
             )
-            decided.append(_decide_counter(name, sample.group, sample.unit, settings, est, jitter))
+            item = _decide_counter(name, sample.group, sample.unit, settings, est, jitter)
+            if item.status in (Status.REGRESSION, Status.IMPROVEMENT):
+                item = _explained(item, base_runs, cur_runs)
+            decided.append(item)
             continue
         if min(len(base_runs), len(cur_runs)) < settings.min_runs:
             decided.append(

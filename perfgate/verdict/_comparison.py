@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from perfgate.results._model import Kind
+from perfgate.verdict._functions import Explanation
 from perfgate.verdict._stats import NoiseSource, PairSpread
 
 __all__ = [
@@ -103,6 +104,8 @@ class Why(StrEnum):
     """Too few runs, rounds or worker pairs to estimate the noise."""
     COUNTED = "counted"
     """Counters (instructions, calls): exact, judged against their own tolerance."""
+    PROFILE_DISAGREES = "profile-disagrees"
+    """Instructions: the counted calls moved, one call profiled per function did not."""
     FROM_ZERO = "from-zero"
     """A counter that was zero in the baseline."""
     KIND_CHANGED = "kind-changed"
@@ -154,6 +157,8 @@ class BenchmarkComparison(BaseModel):
     but it does not fail the gate."""
     accepted_reason: str | None = None
     """Why it was accepted (the entry's reason or the label), for reports."""
+    explanation: Explanation | None = None
+    """A changed instruction count only: where the change went, per function."""
 
     @field_validator("ci_low", "ci_high", "mde_pct", mode="before")
     @classmethod

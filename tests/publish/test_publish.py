@@ -22,10 +22,10 @@ from perfgate.publish._github import (
 from perfgate.publish._github_context import GitHubContext
 from perfgate.publish._publishers import publish
 from perfgate.report._history import HistoryEntry, Point
+from tests.conftest import assert_matches_golden
 from tests.github_server import FakeGitHub
 
 TOKEN = "ghs_s3cr3tTOKENvalue0123456789"
-GOLDEN = Path(__file__).parents[1] / "golden"
 HOSTILE = [
     "@org/team summons",
     "</details> breaks out",
@@ -230,10 +230,7 @@ def test_hostile_names_stay_inert(results, tmp_path):
     for line in body.splitlines():
         if line.startswith("| ") and "benchmark |" not in line:
             assert line.replace("\\|", "").count("|") in (4, 6, 7), line[:200]
-    path = GOLDEN / "comment.md"
-    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
-        path.write_text(body, encoding="utf-8")
-    assert body == path.read_text(encoding="utf-8")
+    assert_matches_golden(body, "comment.md")
 
 
 def test_a_label_accepts_the_regressions(results):
@@ -491,10 +488,7 @@ def test_comment_goldens(results, case):
         repository="o/r", pr_number=1, head_sha="a" * 40, base_sha="b" * 40, run_id="5"
     )
     body = build_comment(comparison, ctx, Config(), [])
-    path = GOLDEN / f"comment-{case}.md"
-    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
-        path.write_text(body, encoding="utf-8")
-    assert body == path.read_text(encoding="utf-8")
+    assert_matches_golden(body, f"comment-{case}.md")
     assert len(body) <= COMMENT_LIMIT
     expected = {"fail": "failure", "pass": "success", "mixed": "failure", "thousand": "failure"}
     assert comparison.conclusion == expected.get(case, "neutral")

@@ -4,9 +4,7 @@ when asked; every untrusted text escaped (against the loopback GitHub)."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from github import Auth, Github
 
@@ -15,9 +13,9 @@ from perfgate.history._ledger import SteppedBenchmark, StepRecord
 from perfgate.publish._github import GitHubClient
 from perfgate.publish._github_context import GitHubContext
 from perfgate.publish._rollback import marker, propose, rollback_body
+from tests.conftest import assert_matches_golden
 from tests.github_server import FakeGitHub
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "rollback.md"
 CULPRIT = "c" * 40
 
 
@@ -127,9 +125,7 @@ def test_the_issue_escapes_everything_from_the_repository(github):
 
 def test_golden():
     body = _body(Config())(_record(), None)
-    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
-        GOLDEN.write_text(body, encoding="utf-8")
-    assert body == GOLDEN.read_text(encoding="utf-8")
+    assert_matches_golden(body, "rollback.md")
 
 
 def test_the_ledger_rejects_what_is_not_a_record():

@@ -7,16 +7,14 @@ Regenerate the goldens after an intended change with
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from perfgate import Comparison, Config, ConfigError, ReportFormat, compare, render
 from perfgate._config import AcceptedRegression, Target
+from tests.conftest import assert_matches_golden
 
-GOLDEN = Path(__file__).parents[1] / "golden"
 EVIL = "tests/x.py::test_evil[a|b `c` @octocat #12 <b>\nnext]"
 
 
@@ -70,20 +68,13 @@ def comparison(results) -> Comparison:
     ("fmt", "golden"), [(ReportFormat.MARKDOWN, "report.md"), (ReportFormat.TEXT, "report.txt")]
 )
 def test_reports_match_goldens(comparison, fmt, golden):
-    rendered = render(comparison, fmt)
-    path = GOLDEN / golden
-    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
-        path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8")
+    assert_matches_golden(render(comparison, fmt), golden)
 
 
 def test_a_likely_regression_is_no_plain_pass(four_times):
     base, cur = four_times
     rendered = render(compare(base, cur, Config()), ReportFormat.MARKDOWN)
-    path = GOLDEN / "report-likely.md"
-    if os.environ.get("PERFGATE_UPDATE_GOLDEN"):
-        path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8")
+    assert_matches_golden(rendered, "report-likely.md")
     assert rendered.startswith("### ⚠️ perfgate: no verdict, 1 likely regression to confirm")
 
 
