@@ -25,6 +25,7 @@ IMPLYING: Final = (
     "perfgate_output",
     "perfgate_report",
     "perfgate_counters",
+    "perfgate_shard",
 )
 # Options of ours that take a value (left out when perfgate re-runs pytest).
 VALUE_OPTIONS: Final = (
@@ -34,6 +35,7 @@ VALUE_OPTIONS: Final = (
     "--perfgate-confirm-budget",
     "--perfgate-mode",
     "--perfgate-jobs",
+    "--perfgate-shard",
 )
 INSTRUCTIONS_DIR_ENV: Final = "PERFGATE_INSTRUCTIONS_DIR"
 """Set in the process that counts instructions under valgrind (see _instructions.py)."""
@@ -89,6 +91,13 @@ def add_options(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         help="counting processes run at once (default: the number of CPUs)",
+    )
+    group.addoption(
+        "--perfgate-shard",
+        metavar="I/N",
+        default=None,
+        help="run only shard I of N of the collected tests (a stable split by node id, "
+        "the same on every run: one job of a CI matrix)",
     )
     group.addoption(
         "--perfgate-counters",

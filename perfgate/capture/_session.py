@@ -94,6 +94,8 @@ class CaptureSettings:
     """Count file-system calls, bytes and allocations for every benchmark."""
     confirm_budget_s: float | None = None
     rerun_args: tuple[str, ...] = ()
+    shard: tuple[int, int] | None = None
+    """Run only this shard (index, count) of the collected tests (capture._shard)."""
     """The session's own command-line arguments minus test paths and perfgate's
     options: what a child run passes on to pytest."""
 
@@ -127,7 +129,19 @@ class CaptureSettings:
             counters=bool(pytest_config.getoption("perfgate_counters")),
             confirm_budget_s=pytest_config.getoption("perfgate_confirm_budget"),
             rerun_args=_rerun_args(pytest_config.invocation_params.args, pytest_config.args),
+            shard=_shard_option(pytest_config.getoption("perfgate_shard")),
         )
+
+
+def _shard_option(value: str | None) -> tuple[int, int] | None:
+    from perfgate.capture._shard import parse_shard
+
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as err:
+        raise PerfgateError(f"--perfgate-shard: {err}") from None
 
 
 def _rerun_args(args: Sequence[str], positional: Sequence[str]) -> tuple[str, ...]:
@@ -223,6 +237,21 @@ class CaptureSession:
             require_valgrind()  # say so before minutes of benchmarking
 
     # --- capture ----------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """With ``--perfgate-shard I/N``, keep this shard's tests only."""
+        if self.settings.shard is None:
+            return
+        from perfgate.capture._shard import shard_of
+
+        index, count = self.settings.shard
+        kept = [item for item in items if shard_of(item.nodeid, count) == index]
+        dropped = [item for item in items if shard_of(item.nodeid, count) != index]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -26,6 +26,7 @@ from perfgate.capture._child import run_pytest
 from perfgate.capture._git import git, git_or_none, git_value
 from perfgate.capture._plan import resolve_mode
 from perfgate.ci._history import HistoryReview, review_push
+from perfgate.ci._shards import SHARD_FILE, ShardResults, merge_shards, read_shards, write_shard
 from perfgate.ci._store import DataBranch, StoredBaseline, first_parent_base, token_auth_env
 from perfgate.publish._github_context import read_event
 from perfgate.report._history import HistoryEntry, summarise
@@ -60,6 +61,10 @@ class CiPlan:
     max_time_s: float = 180.0
     dashboard: Path | None = None
     """Pushes: build the history dashboard here."""
+    shard: tuple[int, int] | None = None
+    """Measure only this shard (index, count) and write it for a combining job."""
+    combine: Path | None = None
+    """Measure nothing: merge the shards' files found here, then gate or store."""
 
 
 @dataclass
@@ -80,6 +85,8 @@ class CiResult:
     review: HistoryReview | None = None
     """Pushes: the history's steps, and the slowdowns waiting to be proposed."""
     store: DataBranch | None = None
+    shard_file: Path | None = None
+    """A shard's job: the file it wrote for the combining job."""
 
 
 def read_ci_event(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -122,9 +129,10 @@ def _concrete(mode: Mode, role: str) -> tuple[str, str | None]:
     return ("instructions" if concrete == "instructions" else "stored"), note
 
 
-def measure(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile:
+def measure(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile | None:
     """Run the project's benchmarks in its own interpreter; ``plan.runs`` processes
-    for wall time (merged, each one a run), one for instruction counts."""
+    for wall time (merged, each one a run), one for instruction counts. ``None``:
+    a shard that no benchmark fell into."""
     runs = 1 if mode == "instructions" else plan.runs
     with tempfile.TemporaryDirectory(prefix="perfgate-ci-") as scratch_name:
         scratch = Path(scratch_name)
@@ -136,7 +144,12 @@ def measure(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile:
                     "--perfgate-confirm-budget", "0", "--perfgate-output", str(out)]  # fmt: skip
             if mode == "instructions":
                 args.append("--perfgate-mode=instructions")
+            if plan.shard is not None:
+                args.append(f"--perfgate-shard={plan.shard[0]}/{plan.shard[1]}")
             child = run_pytest([plan.python], args, cwd=plan.repo, env=env)
+            if child.returncode == _NO_TESTS and plan.shard is not None:
+                say(f"no benchmark falls into shard {plan.shard[0]} of {plan.shard[1]}")
+                return None
             if child.returncode == _NO_TESTS:
                 raise InputError(
                     f"no benchmarks were collected from {' '.join(plan.benchmarks)} "
@@ -179,10 +192,19 @@ def run_ci(
     (:func:`read_ci_event`), both read before any pull-request code ran: nothing
     here reads either again."""
     role = _role(environ, event)
-    mode, note = _concrete(plan.mode, role)
+    combined = None
+    if plan.combine is not None:
+        # Measured by the shards' jobs, in their mode; nothing runs here.
+        commit = git(["rev-parse", "HEAD"], plan.repo)
+        combined, mode = merge_shards(read_shards(plan.combine), commit)
+        note: str | None = f"combined the results of every shard ({mode})"
+    else:
+        mode, note = _concrete(plan.mode, role)
     result = CiResult(role=role, mode=mode)
     if note:
         result.log.append(note)
+    if plan.shard is not None:
+        return _measure_shard(plan, mode, result, say)
     auth = token_auth_env(
         environ.get("GITHUB_TOKEN"),
         environ.get("GITHUB_SERVER_URL") or "https://github.com",
@@ -195,7 +217,7 @@ def run_ci(
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if role == "baseline":
         commit = git(["rev-parse", "HEAD"], plan.repo)
-        current = measure(plan, mode, say)
+        current = combined or _measured(plan, mode, say)
         result.current = current
         save_results(plan.out_dir / "current.json", current)
         text = current.to_json()
@@ -246,7 +268,7 @@ def run_ci(
         result.comparison = ab.comparison
         result.sides = (ab.base, ab.head)
         return result
-    current = measure(plan, mode, say)
+    current = combined or _measured(plan, mode, say)
     result.current = current
     save_results(plan.out_dir / "current.json", current)
     stored = store.baseline_for(base_commit, warn) if base_commit else None
@@ -263,4 +285,32 @@ def run_ci(
         )
     result.sides = (stored.results if stored else None, current)
     result.comparison = compare(result.sides[0], current, config)
+    return result
+
+
+def _measured(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile:
+    measured = measure(plan, mode, say)
+    assert measured is not None  # only a shard can come back empty
+    return measured
+
+
+def _measure_shard(
+    plan: CiPlan, mode: str, result: CiResult, say: Callable[[str], None]
+) -> CiResult:
+    """A matrix job: measure this shard and write it for the combining job."""
+    assert plan.shard is not None
+    if mode not in ("stored", "instructions"):
+        raise InputError(
+            f"mode {mode} cannot be sharded: use instructions or stored (each shard is "
+            "measured alone, then the combining job compares them)"
+        )
+    index, count = plan.shard
+    shard = ShardResults(
+        shard=index, of=count, commit=git(["rev-parse", "HEAD"], plan.repo),
+        mode="instructions" if mode == "instructions" else "stored",
+        results=measure(plan, mode, say),
+    )  # fmt: skip
+    result.shard_file = plan.out_dir / SHARD_FILE
+    write_shard(result.shard_file, shard)
+    say(f"shard {index} of {count}: wrote {result.shard_file} for the combining job")
     return result

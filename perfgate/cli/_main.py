@@ -194,11 +194,20 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     except ValueError as err:
         raise PerfgateError(f"--pytest-args / --benchmarks: {err}") from None
     out_dir = args.out_dir.resolve()
+    shard = None
+    if args.shard is not None:
+        from perfgate.capture._shard import parse_shard
+
+        try:
+            shard = parse_shard(args.shard)
+        except ValueError as err:
+            raise PerfgateError(f"--shard: {err}") from None
     plan = CiPlan(
         repo=Path.cwd(), python=args.python, benchmarks=benchmarks, pytest_args=pytest_args,
         mode=args.mode, runs=args.runs, data_branch=args.data_branch, remote=args.remote,
         out_dir=out_dir, max_time_s=args.max_time,
         dashboard=args.dashboard.resolve() if args.dashboard else None,
+        shard=shard, combine=args.combine.resolve() if args.combine else None,
     )  # fmt: skip
     # The trust boundary (ci/_boundary.py, docs/security.md): everything publishing
     # needs is read now, before any pull-request code runs; then the keys leave
@@ -226,6 +235,14 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
     for line in result.log:
         _warn_plain(line)
     outputs: dict[str, str] = {"mode": result.mode}
+    if result.shard_file is not None:
+        assert shard is not None
+        outputs |= {
+            "verdict": "shard", "conclusion": "shard", "shard": str(result.shard_file),
+            "shard-artifact": f"perfgate-shard-{shard[0]}-of-{shard[1]}",
+        }  # fmt: skip
+        _step_outputs(outputs, step.get("GITHUB_OUTPUT"))
+        return EXIT_PASS
     if result.role == "baseline":
         outputs |= {"verdict": "baseline", "conclusion": "baseline"}
         if result.review is not None:
@@ -831,6 +848,17 @@ def _parser() -> argparse.ArgumentParser:
     ci.add_argument(
         "--dashboard", type=Path, metavar="DIR",
         help="pushes: also build the history dashboard here (perfgate dashboard)",
+    )  # fmt: skip
+    sharding = ci.add_mutually_exclusive_group()
+    sharding.add_argument(
+        "--shard", metavar="I/N",
+        help="a job of a CI matrix: measure shard I of N of the benchmarks (a stable split "
+        "by node id) and write it to OUT_DIR/shard.json for the combining job",
+    )  # fmt: skip
+    sharding.add_argument(
+        "--combine", type=Path, metavar="DIR",
+        help="the combining job: merge every shard.json under DIR, then gate or store as "
+        "usual (one check, one comment); runs none of the project's code",
     )  # fmt: skip
 
     mrg = commands.add_parser("merge", help="combine results files; each input run stays a run")

@@ -137,7 +137,8 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
     assert code == 1, printed
     assert (outputs["verdict"], outputs["conclusion"]) == ("fail", "failure")
     html = Path(outputs["html"]).read_text(encoding="utf-8")  # the artifact's HTML report
-    assert html.count("<svg") == 2
+    assert html.count('aria-label="distributions of') == 2
+    assert "<h2>Where the instructions went</h2>" in html  # the slowed one, per function
     assert "test_checksum" in html
     check = _check_for(github, slow_head)
     assert check["conclusion"] == "failure"
