@@ -74,6 +74,8 @@ LARGE_CALL_INSTRUCTIONS: Final = 20_000_000
 """A call at least this large (about 5-10 ms) is counted once, after
 :data:`WARMUP_FIRST_CALLS` warm-up calls; a smaller one :data:`CALLS` times in
 looped windows, after :data:`WARMUP_CALLS`."""
+PROFILE_MAX_INSTRUCTIONS: Final = 500_000_000
+"""A call larger than this (about 5-10 s instrumented) gets no profile window."""
 SLOW_CALL_S: Final = 0.5
 """An uninstrumented warm-up call slower than this marks a slow (waiting) call."""
 WARMUP_FIRST_CALLS: Final = 2
@@ -274,11 +276,14 @@ def _count_with_requests(
         entries.append({"name": name, "kind": "empty", "loops": loops, "count": empty})
         for count in counts:
             entries.append({"name": name, "kind": "call", "loops": loops, "count": count})
-        # One more call, not counted: where its instructions go, per function.
-        with python_frames():
-            before = len(_dumps(out_dir))
-            _window(function, 1, out_dir, helper, PROFILE_LABEL)
-        entries.append({"name": name, "kind": "profile", "dump": _dumps(out_dir)[before].name})
+        # One more call, not counted: where its instructions go, per function
+        # (capture._profile). Not for a very large call: it would double the
+        # benchmark's counting time (docs/why.md, "Cost").
+        if probe <= PROFILE_MAX_INSTRUCTIONS:
+            with python_frames():
+                before = len(_dumps(out_dir))
+                _window(function, 1, out_dir, helper, PROFILE_LABEL)
+            entries.append({"name": name, "kind": "profile", "dump": _dumps(out_dir)[before].name})
     finally:
         helper.perfgate_stop_instrumentation()
 

@@ -329,18 +329,21 @@ def _explained(
     (the newest run of each: the profiles are deterministic)."""
     before = next((b.functions for b in reversed(base_runs) if b.functions), None)
     after = next((b.functions for b in reversed(cur_runs) if b.functions), None)
-    if not before or not after or item.ratio is None:
+    if not before or not after or item.baseline_value is None or item.current_value is None:
         return item
     why = explain(before, after)
     # The profiled call is a second, independent measurement of the same code:
-    # a real change of the code moves it too. When it moved less than half as
-    # far as the counted calls, the counts moved with the state the process
-    # was in (what ran before the benchmark), not with the code.
-    profiled = (why.change_instructions if why else 0) / max(
-        sum(f.self_instructions for f in before), 1
-    )
-    counted = item.ratio - 1
+    # a real change of the code moves it too, by about as many instructions
+    # per call (the profile's own few thousand instructions of overhead are
+    # the same on both sides, so absolute changes compare, not ratios). When
+    # it moved less than half as far as the counted calls, the counts moved
+    # with the state the process was in (what ran before the benchmark).
+    profiled = why.change_instructions if why else 0
+    counted = item.current_value - item.baseline_value
+    if counted == 0:
+        return item.model_copy(update={"explanation": why})
     if profiled / counted < PROFILE_AGREEMENT:
+        share = 100 * profiled / item.baseline_value if item.baseline_value else 0.0
         return item.model_copy(
             update={
                 "status": Status.INCONCLUSIVE,
@@ -348,7 +351,7 @@ def _explained(
                 "explanation": why,
                 "reason": (
                     f"{item.reason}; but one call profiled per function moved "
-                    f"{100 * profiled:+.1f}%: the count moved with what ran before it in "
+                    f"{share:+.1f}%: the count moved with what ran before it in "
                     "the process; counting it alone (its node id after `--`) decides"
                 ),
             }
