@@ -123,3 +123,35 @@ def test_a_count_that_moved_while_the_profiled_call_did_not_is_undecided(results
     markdown = render(comparison, ReportFormat.MARKDOWN)
     assert "counting it alone (`perfgate ab … -- NODE_ID`) would decide" in markdown
     assert "mode: instructions" not in markdown  # not advice to do what it already does
+
+
+def test_a_small_calls_profile_confirms_it_by_instructions_not_by_ratio(results):
+    """cattrs: a 2.4k-instruction call that doubled; its profiled call also
+    holds the window's own ~5k instructions, so it moved +40%, not +98%, but
+    by the same 2.4k instructions: a regression, confirmed."""
+    name = "bench/test_primitives.py::test_unstructure_int[BaseConverter]:instructions"
+    window = _cost("perfgate_toggle_collect", 5_000)
+    before = [
+        window,
+        _cost(
+            "BaseConverter.unstructure (src/cattrs/converters.py)",
+            900,
+            python=True,
+            inclusive=2_400,
+        ),
+    ]
+    after = [
+        window,
+        _cost(
+            "BaseConverter.unstructure (src/cattrs/converters.py)",
+            3_270,
+            python=True,
+            inclusive=4_770,
+        ),
+    ]
+    base = _with_functions(results({}, counters={name: [2_400]}), {name: before})
+    cur = _with_functions(results({}, counters={name: [4_750]}, seed=1), {name: after})
+    (item,) = compare(base, cur, Config(), today=date(2026, 12, 7)).benchmarks
+    assert item.status == "regression"
+    assert item.explanation is not None
+    assert item.explanation.inside == "BaseConverter.unstructure (src/cattrs/converters.py)"
