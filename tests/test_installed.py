@@ -107,6 +107,9 @@ def test_the_installed_wheel_runs_the_default_ab_and_names_the_slowdown(installe
     assert "Traceback" not in done.stderr
     assert "instrumenting whole processes" not in done.stderr  # the helper was built
     assert list((tmp_path / "cache" / "perfgate").glob("callgrind-helper-*.so"))
+    # The raw results went to .perfgate/, which ignores itself: nothing untracked.
+    assert list((repo / ".perfgate").glob("ab-*/base-*.json"))
+    assert git_as_dev(repo, "status", "--porcelain") == ""
     import json
 
     report = json.loads((tmp_path / "ab.json").read_text(encoding="utf-8"))

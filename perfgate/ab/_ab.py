@@ -35,6 +35,7 @@ from typing import Final
 
 from perfgate._config import Config
 from perfgate._errors import GitError, InputError
+from perfgate._workdir import ab_run_dir
 from perfgate.ab._lockstep import (
     SIDES,
     Lockstep,
@@ -350,8 +351,7 @@ def run_ab(
         mode, note = resolve_mode(plan.mode) if plan.command is None else ("time", None)
         if note is not None:
             log.append(note)
-        saved = plan.save_dir or repo / ".perfgate" / f"ab-{time.strftime('%Y%m%d-%H%M%S')}"
-        saved.mkdir(parents=True, exist_ok=True)
+        saved = stack.enter_context(ab_run_dir(repo, plan.save_dir))
         start = 0
         comparison: Comparison | None = None
         if mode != "time":

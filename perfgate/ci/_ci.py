@@ -21,6 +21,7 @@ from typing import Any, Final, Literal
 
 from perfgate._config import Config
 from perfgate._errors import InputError
+from perfgate._workdir import perfgate_dir
 from perfgate.ab._ab import ABPlan, plugin_env, run_ab
 from perfgate.capture._child import run_pytest
 from perfgate.capture._git import git, git_or_none, git_value
@@ -214,7 +215,7 @@ def run_ci(
         plan.repo, git_value(plan.remote, "--remote"), git_value(plan.data_branch, "--data-branch"),
         auth_env=auth,
     )  # fmt: skip
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    perfgate_dir(plan.out_dir)
     if role == "baseline":
         commit = git(["rev-parse", "HEAD"], plan.repo)
         current = combined or _measured(plan, mode, say)

@@ -413,6 +413,7 @@ def run_history_cli(args: argparse.Namespace, config: Config) -> int:
 def _bisect_locally(
     series: list[BenchmarkHistory], repo: Path, config: Config, python: str
 ) -> None:
+    from perfgate._workdir import WORKDIR, perfgate_dir
     from perfgate.capture._plan import resolve_mode
     from perfgate.history._bisect import ab_runner, bisect_step
 
@@ -427,7 +428,7 @@ def _bisect_locally(
             run = ab_runner(repo, python, [item.name], [], config, mode, 600.0)
             culprit = bisect_step(
                 repo, good, bad, [item.name], step.ratio, run=run, config=config,
-                evidence_dir=repo / ".perfgate" / "history" / bad[:12], mode=mode,
+                evidence_dir=perfgate_dir(repo / WORKDIR) / "history" / bad[:12], mode=mode,
                 say=_warn_plain,
             )  # fmt: skip
             state = "confirmed" if culprit.confirmed else "not confirmed"

@@ -77,7 +77,11 @@ def _runs_phrase(estimate: RatioEstimate) -> str:
     return f"{b} vs {c} run{'s' if c != 1 else ''}"
 
 
-def _more_data_hint(estimate: RatioEstimate) -> str:
+def _more_data_hint(estimate: RatioEstimate, paired: bool = False) -> str:
+    """What would decide it, without advising what is already done: an A/B
+    (paired rounds) is told to run longer or count, never to use A/B."""
+    if paired:
+        return "give the A/B more time (--max-time) for more rounds, or count instructions"
     if estimate.noise is NoiseSource.ASSUMED:
         return (
             "neither side has 2 runs, so the between-run noise is an assumption; "
@@ -96,10 +100,13 @@ class _Pending:
     settings: ResolvedSettings
     estimate: RatioEstimate
     spread: PairSpread | None = None
+    paired: bool = False
+    """Measured as an A/B (paired rounds): the advice differs."""
 
 
 def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkComparison:
     est = item.estimate
+    hint = _more_data_hint(est, item.paired)
     threshold = item.settings.threshold_pct
     assert est.ratio is not None
     if est.ci_low is None or est.ci_high is None or est.mde_pct is None:
@@ -148,7 +155,7 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
         status, why_kind = Status.LIKELY_REGRESSION, Why.ONE_RUN
         reason = (
             f"{slower_by} ({level}) with {runs}: one run cannot tell a slowdown from a "
-            f"slow process; confirm it: {_more_data_hint(est)}"
+            f"slow process; confirm it: {hint}"
         )
     elif slower and significant:
         status, why_kind = Status.REGRESSION, Why.SIGNIFICANT
@@ -159,13 +166,13 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
         status, why_kind = Status.LIKELY_REGRESSION, Why.BEYOND_THRESHOLD
         reason = (
             f"{slower_by}: its whole {level} lies beyond +{threshold:g}%, but q={q_value:.2g} "
-            f"across the suite's benchmarks ({runs}); confirm it: {_more_data_hint(est)}"
+            f"across the suite's benchmarks ({runs}); confirm it: {hint}"
         )
     elif faster and one_run:
         status, why_kind = Status.INCONCLUSIVE, Why.ONE_RUN
         reason = (
             f"{abs((est.ratio - 1) * 100):.1f}% faster ({level}) with {runs}: one run cannot "
-            f"tell a speed-up from a slow process; {_more_data_hint(est)}"
+            f"tell a speed-up from a slow process; {hint}"
         )
     elif faster:
         status, why_kind = Status.IMPROVEMENT, Why.SIGNIFICANT
@@ -174,7 +181,7 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
         status, why_kind = Status.INCONCLUSIVE, Why.BEYOND_THRESHOLD
         reason = (
             f"{abs((est.ratio - 1) * 100):.1f}% faster on its own {level}, but q={q_value:.2g} "
-            f"across the suite's benchmarks ({runs}): not established; {_more_data_hint(est)}"
+            f"across the suite's benchmarks ({runs}): not established; {hint}"
         )
     elif lower <= est.ci_low and est.ci_high <= upper and est.mde_pct <= threshold:
         status, why_kind = Status.UNCHANGED, Why.WITHIN
@@ -197,7 +204,7 @@ def _decide_time(item: _Pending, q_value: float, alpha: float) -> BenchmarkCompa
                 f"{_pct(est.ratio)} is not significant (q={q_value:.2g}) "
                 f"and its {level} crosses ±{threshold:g}%"
             )
-        reason = f"{why}; {_more_data_hint(est)}"
+        reason = f"{why}; {hint}"
     return BenchmarkComparison(
         name=item.name,
         group=item.group,
@@ -649,10 +656,12 @@ def _compare(
             # Lock-step rounds: pair the rounds themselves, worker pair by worker pair.
             rounds = [(base_at[i].samples.array, cur_at[i].samples.array) for i in base_at]
             est, spread = estimate_interleaved_ratio(rounds, alpha=config.alpha)
-            pending.append(_Pending(name, sample.group, sample.unit, settings, est, spread))
+            pending.append(
+                _Pending(name, sample.group, sample.unit, settings, est, spread, paired=True)
+            )
         elif paired:
             est = estimate_paired_ratio(base_values, cur_values, alpha=config.alpha)
-            pending.append(_Pending(name, sample.group, sample.unit, settings, est))
+            pending.append(_Pending(name, sample.group, sample.unit, settings, est, paired=True))
         else:
             unpaired.append((name, sample.group, sample.unit, settings, base_values, cur_values))
 

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from perfgate.capture._records import INSTRUCTIONS_SUFFIX
 from perfgate.results._model import Kind
 from perfgate.verdict._functions import Explanation
 from perfgate.verdict._stats import NoiseSource, PairSpread
@@ -244,9 +245,30 @@ class Comparison(BaseModel):
     def _derived_fields_are_recomputed(cls, data: Any) -> Any:
         """``conclusion`` is written for readers of the JSON, never read back: it is
         derived from the benchmarks, so a report cannot claim one it does not earn."""
-        if isinstance(data, dict) and "conclusion" in data:
-            data = {k: v for k, v in data.items() if k != "conclusion"}
+        if isinstance(data, dict) and ("conclusion" in data or "thresholds_pct" in data):
+            data = {k: v for k, v in data.items() if k not in ("conclusion", "thresholds_pct")}
         return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thresholds_pct(self) -> dict[str, tuple[float, float]]:
+        """The bars applied, per kind of measurement present (``time``,
+        ``instructions``, ``counters``): the lowest and highest threshold among the
+        judged benchmarks of that kind (a count's bar rises to twice its own
+        spread; per-benchmark settings can differ)."""
+        bars: dict[str, list[float]] = {}
+        for bench in self.benchmarks:
+            if bench.status in (Status.NEW, Status.MISSING) or bench.why is Why.KIND_CHANGED:
+                continue
+            if bench.kind is Kind.TIME:
+                kind = "time"
+            elif bench.name.endswith(INSTRUCTIONS_SUFFIX):
+                kind = "instructions"
+            else:
+                kind = "counters"
+            bars.setdefault(kind, []).append(bench.threshold_pct)
+        order = ("time", "instructions", "counters")
+        return {k: (min(bars[k]), max(bars[k])) for k in order if k in bars}
 
     @computed_field  # type: ignore[prop-decorator]
     @property

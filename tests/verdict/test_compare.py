@@ -404,3 +404,20 @@ def test_a_speed_up_not_significant_across_the_suite_is_not_an_improvement(four_
     assert fast.ci_high < 0.95
     assert "not established" in fast.reason
     assert comparison.conclusion == "neutral"
+
+
+def test_an_ab_is_never_told_to_use_ab(results):
+    """Issue 25: advice that fits. Paired rounds that cannot decide are told to
+    run longer or count, not to do what they already do."""
+    from perfgate import Config, compare
+
+    noisy = {"bench::noisy": [1.0e-3, 1.6e-3, 0.7e-3, 1.3e-3]}
+    base = results(noisy, spread=0.3, seed=1)
+    cur = results({"bench::noisy": [1.2e-3, 0.8e-3, 1.5e-3, 1.1e-3]}, spread=0.3, seed=2)
+    stored = compare(base, cur, Config())
+    ab = compare(base, cur, Config(), paired=True)
+    (item,) = ab.benchmarks
+    assert item.status != "unchanged"
+    assert "use A/B" not in item.reason
+    assert "--max-time" in item.reason
+    assert "use A/B mode" in stored.benchmarks[0].reason
