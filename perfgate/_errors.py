@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "GitError",
     "InputError",
+    "InternalError",
     "PerfgateError",
     "PublishError",
     "ReadOnlyTokenError",
@@ -35,6 +36,10 @@ __all__ = [
 
 class PerfgateError(Exception):
     """Base of every user-facing perfgate error. ``str(err)`` is a one-line message."""
+
+
+class InternalError(PerfgateError):
+    """A failure of perfgate's own code (exit 3), never the user's input or revision."""
 
 
 class InputError(PerfgateError):

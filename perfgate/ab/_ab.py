@@ -36,6 +36,7 @@ from typing import Final
 from perfgate._config import Config
 from perfgate._errors import GitError, InputError
 from perfgate._workdir import ab_run_dir
+from perfgate.ab._blame import blame
 from perfgate.ab._lockstep import (
     SIDES,
     Lockstep,
@@ -280,6 +281,7 @@ def _equal_length_trees(
 
 @dataclass(frozen=True)
 class _Side:
+    label: str
     tree: Path
     env: dict[str, str]
     plugin_args: list[str]
@@ -313,7 +315,10 @@ def _measure(
     if skip_counting:
         args.append("--perfgate-skip-counting")
     child = run_pytest([python], args, cwd=side.tree, env=side.env)
-    return None if out.is_file() else child.describe()
+    if out.is_file():
+        return None
+    blame(side.label, child.fault())
+    return child.describe()
 
 
 def run_ab(
@@ -346,7 +351,7 @@ def run_ab(
             if plan.command is None:
                 check_imports(tree, env, label, python)
                 env, extra = plugin_env(python, tree, env, scratch)
-            sides[label] = _Side(tree, env, extra)
+            sides[label] = _Side(label, tree, env, extra)
         runs: dict[str, list[Run | None]] = {"base": [], "head": []}
         mode, note = resolve_mode(plan.mode) if plan.command is None else ("time", None)
         if note is not None:

@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Final
 
 from perfgate._errors import InputError
+from perfgate.ab._blame import blame
 from perfgate.capture._atomic import write_atomic
+from perfgate.capture._child import KEEP_OUTPUT_CHARS, Fault, fault_of
 from perfgate.capture._lockstep import (
     LOCKSTEP_CPU_ENV,
     LOCKSTEP_KEY_ENV,
@@ -134,6 +136,17 @@ class _Worker:
         tail = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         code = self.process.returncode
         return f"exit {code}: {tail[-1] if tail else 'no output'}"
+
+    def fault(self) -> Fault | None:
+        """Whose fault its exit was, when not the revision's (capture._child.fault_of)."""
+        code = self.process.returncode
+        if code is None or code == 0:
+            return None
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")[-KEEP_OUTPUT_CHARS:]
+        except OSError:
+            return None
+        return fault_of(code, text)
 
     def stop(self) -> None:
         if self.channel is not None:
@@ -251,9 +264,11 @@ class Lockstep:
                 raise _startup_error(waiting, "did not start in time")
             for worker in waiting.values():
                 if worker.process.poll() is not None:
+                    described = worker.failure()
+                    blame(worker.side, worker.fault())
                     raise InputError(
                         f"the {worker.side} side's pytest stopped before measuring "
-                        f"({worker.failure()}; log: {worker.log})"
+                        f"({described}; log: {worker.log})"
                     )
             try:
                 sock, _ = server.accept()

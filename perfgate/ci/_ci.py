@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from perfgate._config import Config
-from perfgate._errors import InputError
+from perfgate._errors import InputError, InternalError
 from perfgate._workdir import perfgate_dir
 from perfgate.ab._ab import ABPlan, plugin_env, run_ab
 from perfgate.capture._child import run_pytest
@@ -157,6 +157,17 @@ def measure(plan: CiPlan, mode: str, say: Callable[[str], None]) -> ResultsFile 
                     "(the action's benchmarks: input)"
                 )
             if child.returncode != 0 or not out.is_file():
+                fault = child.fault()
+                if fault is not None and fault.kind == "command-line":
+                    raise InputError(
+                        f"pytest rejected its arguments ({fault.detail}): check the action's "
+                        "benchmarks: and pytest-args: inputs"
+                    )
+                if fault is not None:
+                    raise InternalError(
+                        f"perfgate's own capture code failed ({fault.detail}): this is a bug in "
+                        "perfgate, not a failure of your benchmarks"
+                    )
                 raise InputError(f"the benchmarks failed ({child.describe()})")
             say(f"measured run {index + 1} of {runs} ({mode})")
             files.append(load_results(out))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from perfgate._config import Config, find_pyproject, load_config
-from perfgate._errors import PerfgateError
+from perfgate._errors import InternalError, PerfgateError
 from perfgate._version import __version__
 from perfgate.capture._atomic import write_atomic
 from perfgate.capture._plan import MODES
@@ -959,6 +959,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
+    except InternalError as err:
+        print(f"perfgate: internal error: {_one_line(str(err))}", file=sys.stderr)
+        return EXIT_INTERNAL
     except PerfgateError as err:
         print(f"perfgate: error: {_one_line(str(err))}", file=sys.stderr)
         return EXIT_ERROR

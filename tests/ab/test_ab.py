@@ -400,3 +400,65 @@ def test_both_trees_get_paths_of_one_length_even_from_a_short_work_tree(head_ref
         assert (short / "lib.py").read_text() == "X = 2\n"
     finally:
         shutil.rmtree(short)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        ["--mode", "time", "--schedule", "process", "--rounds", "2"],
+        ["--mode", "time", "--max-time", "30"],  # lock-step workers
+        pytest.param(
+            ["--mode", "instructions"],
+            marks=pytest.mark.skipif(shutil.which("valgrind") is None, reason="no valgrind"),
+        ),
+    ],
+    ids=["process-rounds", "lock-step", "instructions"],
+)
+def test_perfgates_options_after_the_dashes_are_named_not_blamed_on_a_revision(repo, how):
+    """Issue 25: `-- tests --format json --output x.json` gave "the base revision
+    failed to run: exit 4"; the error now says which arguments pytest rejected
+    and what `--` does, in every way a side is run."""
+    done = subprocess.run(
+        [sys.executable, "-m", "perfgate", "ab", "--base", "HEAD~1", "--python", sys.executable,
+         *how, "--", "tests", "--format", "json", "--output", "x.json"],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert "pytest rejected its arguments" in line
+    assert "--format json --output x.json" in line
+    assert "everything after `--` goes to pytest" in line
+    assert "revision failed" not in line
+    assert "Traceback" not in done.stderr
+
+
+def test_a_failure_in_perfgates_own_capture_code_is_an_internal_error_not_the_revisions():
+    from perfgate._errors import InputError, InternalError
+    from perfgate.ab._blame import blame
+    from perfgate.capture._child import fault_of
+
+    capture = Path(__file__).resolve().parents[2] / "perfgate" / "capture" / "_instructions.py"
+    crash = (
+        "Traceback (most recent call last):\n"
+        '  File "/proj/tests/test_x.py", line 3, in test_x\n'
+        f'  File "{capture}", line 200, in count_in_child\n'
+        "FileNotFoundError: [Errno 2] No such file: '_callgrind_helper.c'\n"
+    )
+    fault = fault_of(1, crash)
+    assert fault is not None
+    assert fault.kind == "perfgate"
+    with pytest.raises(InternalError, match="perfgate's own capture code failed on the base side"):
+        blame("base", fault)
+    # The revision's own crash (its last frame is its code) stays the revision's.
+    own = crash.replace(f'  File "{capture}", line 200, in count_in_child\n', "")
+    assert fault_of(1, own) is None
+    usage = (
+        "ERROR: usage: __main__.py [options]\n__main__.py: error: unrecognized arguments: -x y\n"
+    )
+    fault = fault_of(4, usage)
+    assert fault is not None
+    assert (fault.kind, fault.detail) == ("command-line", "-x y")
+    with pytest.raises(
+        InputError, match=r"pytest rejected its arguments on the head side \(-x y\)"
+    ):
+        blame("head", fault)
