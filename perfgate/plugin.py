@@ -31,8 +31,9 @@ _JUDGE_LIBRARIES: Final = frozenset(
 )
 NO_JUDGE: Final = (
     "--perfgate-baseline needs perfgate's judge, and {missing} is not installed here: "
-    "install perfgate's full set (pip install perfgate), or write results with "
-    "--perfgate-output and run `perfgate compare` from perfgate's own environment"
+    "install perfgate's full set (pip install \"perfgate @ git+https://github.com/perfgate/"
+    'perfgate"), or write results with --perfgate-output and run `perfgate compare` from '
+    "perfgate's own environment"
 )
 
 
