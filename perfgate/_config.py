@@ -144,6 +144,11 @@ class Config(_Table):
     revert does not apply cleanly); ``off`` finds steps but bisects nothing."""
     rollback_label: Annotated[str, Field(min_length=1, max_length=50)] = "perf-regression"
     """Label of the rollback issues (and how perfgate finds its own)."""
+    benchmarks: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=100)] = Field(
+        default_factory=list
+    )
+    """Benchmark paths as given to pytest, for ``perfgate ci`` and the action when
+    their ``benchmarks`` input is empty (``perfgate init`` writes them)."""
     bisect_mode: Literal["auto", "instructions", "time"] = "auto"
     """How a step's commit range is bisected: ``auto`` counts instructions where
     valgrind is, else times."""

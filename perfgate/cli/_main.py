@@ -193,6 +193,7 @@ def run_ci_cli(args: argparse.Namespace, config: Config) -> int:
         benchmarks = shlex.split(args.benchmarks or "")
     except ValueError as err:
         raise PerfgateError(f"--pytest-args / --benchmarks: {err}") from None
+    benchmarks = benchmarks or list(config.benchmarks) or ["tests/benchmarks"]
     out_dir = args.out_dir.resolve()
     shard = None
     if args.shard is not None:
@@ -436,6 +437,31 @@ def _bisect_locally(
                 f"{item.name}: {step.change_pct:+.1f}% first at {culprit.commit[:12]} ({state} "
                 f"against its parent); roll back with: git revert {culprit.commit}"
             )
+
+
+def run_init_cli(args: argparse.Namespace, config: Config) -> int:
+    """``perfgate init``: write the workflow and ``[tool.perfgate]``; show what was done."""
+    from perfgate.ci._init import init_project
+
+    root = Path.cwd()
+    done = init_project(
+        root, force=args.force, action_ref=args.action_ref,
+        python_version=args.python_version, template_dir=config.template_dir,
+    )  # fmt: skip
+    print(f"benchmarks found: {', '.join(done.benchmarks)}")
+    for path in done.written:
+        print(f"wrote {path.relative_to(root)}")
+    for path in done.unchanged:
+        print(f"unchanged {path.relative_to(root)}")
+    for note in done.notes:
+        _warn_plain(note)
+    if any(p.name == "perfgate.yml" for p in done.written):
+        print()
+        print(done.workflow_text, end="")
+        print()
+        print("Commit it; the next push to the default branch makes the baseline, and every")
+        print("pull request after it gets a check and a comment.")
+    return EXIT_PASS
 
 
 def run_dashboard_cli(args: argparse.Namespace, config: Config) -> int:
@@ -738,6 +764,20 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     dash.add_argument("--title", help="the site's title (default: the repository's name)")
 
+    init = commands.add_parser(
+        "init", help="set this project up: a workflow for the gate and [tool.perfgate]"
+    )
+    init.add_argument(
+        "--force", action="store_true", help="replace a workflow file that differs from ours"
+    )
+    init.add_argument(
+        "--action-ref", metavar="REF",
+        help="the perfgate action's commit (or tag) to pin (default: the installed perfgate's)",
+    )  # fmt: skip
+    init.add_argument(
+        "--python-version", default="3.12", help="the Python the workflow sets up (3.12)"
+    )
+
     run = commands.add_parser("run", help="time a command (a pipeline run), in rounds")
     run.add_argument("--name", required=True, help="benchmark name")
     run.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
@@ -829,7 +869,10 @@ def _parser() -> argparse.ArgumentParser:
         "--python", default="python", help="the project's interpreter (default: python)"
     )
     ci.add_argument(
-        "--benchmarks", default="tests/benchmarks", help="benchmark paths, space-separated"
+        "--benchmarks",
+        default="",
+        help="benchmark paths, space-separated (default: benchmarks in [tool.perfgate], else "
+        "tests/benchmarks)",
     )
     ci.add_argument("--pytest-args", default="", help="more pytest arguments, one string")
     ci.add_argument(
@@ -951,6 +994,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_history_cli(args, _config(args.config))
     if args.command == "dashboard":
         return run_dashboard_cli(args, _config(args.config))
+    if args.command == "init":
+        return run_init_cli(args, _config(args.config))
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
