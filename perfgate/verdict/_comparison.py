@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from perfgate._config import RESOURCE_SUFFIXES
 from perfgate.capture._records import INSTRUCTIONS_SUFFIX
 from perfgate.results._model import Kind
 from perfgate.verdict._functions import Explanation
@@ -253,7 +254,7 @@ class Comparison(BaseModel):
     @property
     def thresholds_pct(self) -> dict[str, tuple[float, float]]:
         """The bars applied, per kind of measurement present (``time``,
-        ``instructions``, ``counters``): the lowest and highest threshold among the
+        ``instructions``, ``resources``, ``counters``): the lowest and highest threshold among the
         judged benchmarks of that kind (a count's bar rises to twice its own
         spread; per-benchmark settings can differ)."""
         bars: dict[str, list[float]] = {}
@@ -264,10 +265,12 @@ class Comparison(BaseModel):
                 kind = "time"
             elif bench.name.endswith(INSTRUCTIONS_SUFFIX):
                 kind = "instructions"
+            elif bench.name.endswith(RESOURCE_SUFFIXES):
+                kind = "resources"
             else:
                 kind = "counters"
             bars.setdefault(kind, []).append(bench.threshold_pct)
-        order = ("time", "instructions", "counters")
+        order = ("time", "instructions", "resources", "counters")
         return {k: (min(bars[k]), max(bars[k])) for k in order if k in bars}
 
     @computed_field  # type: ignore[prop-decorator]

@@ -129,3 +129,25 @@ def test_a_template_from_configuration_cannot_run_code(comparison, tmp_path):
     with pytest.raises(ConfigError, match="report template"):
         render(comparison, ReportFormat.MARKDOWN, template_dir=tmp_path)
     assert not marker.exists()
+
+
+def test_the_header_gives_each_bar_in_use(results):
+    """Issue 25: an instruction-mode report said "threshold ±5%" while counts
+    were judged at ±1%; each kind present now has its bar, in every format."""
+    import json as _json
+
+    base = results(
+        {"bench::t": [1e-3, 1e-3, 1e-3]},
+        counters={"bench::t:instructions": [1000, 1000, 1000], "run:peak_rss": [5e6] * 3},
+    )
+    comparison = compare(base, base, Config())
+    assert comparison.thresholds_pct == {
+        "time": (5.0, 5.0), "instructions": (1.0, 1.0), "resources": (10.0, 10.0),
+    }  # fmt: skip
+    for fmt in (ReportFormat.TEXT, ReportFormat.MARKDOWN, ReportFormat.HTML):
+        assert "thresholds time ±5%, instructions ±1%, resources ±10%" in render(comparison, fmt)
+    assert _json.loads(comparison.to_json())["thresholds_pct"]["instructions"] == [1.0, 1.0]
+    only_counts = results({}, counters={"bench::t:instructions": [1000]})
+    text = render(compare(only_counts, only_counts, Config()), ReportFormat.TEXT)
+    assert "threshold instructions ±1%," in text
+    assert "±5%" not in text
