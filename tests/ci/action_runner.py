@@ -105,3 +105,83 @@ def pull_request_event(repo: Path, number: int, branch: str, base: str) -> dict[
         },
         "repository": {"full_name": REPO, "default_branch": "main"},
     }
+
+
+# A small package with ordinary pytest-benchmark tests, for the e2e tests.
+LIBRARY = """\
+def checksum(data):
+    total = 0
+    for _ in range(ROUNDS):
+        for byte in data:
+            total = (total * 31 + byte) % 1000003
+    return total
+
+
+def words(text):
+    return sorted(set(text.split()))
+
+
+ROUNDS = 1
+"""
+
+BENCHMARKS = """\
+from fastlib import checksum, words
+
+DATA = bytes(range(256)) * 8
+
+
+def test_checksum(benchmark):
+    assert benchmark(checksum, DATA) >= 0
+
+
+def test_words(benchmark):
+    assert benchmark(words, "to be or not to be " * 50)
+"""
+
+
+def scratch_project(
+    tmp: Path,
+    benchmarks_dir: str = "tests/benchmarks",
+    extra: dict[str, str] | None = None,
+    *,
+    gitignore: str = ".perfgate/\n__pycache__/\n",
+    commit: bool = True,
+) -> Path:
+    """A clone of a bare "origin" holding :data:`LIBRARY` as ``fastlib`` and
+    :data:`BENCHMARKS` (and ``extra`` files) under ``benchmarks_dir``; committed
+    and pushed to main unless ``commit`` is false."""
+    origin = tmp / "origin.git"
+    git_as_dev(tmp, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp / "scratch"
+    git_as_dev(tmp, "clone", "-q", str(origin), str(work))
+    (work / "fastlib").mkdir()
+    (work / "fastlib" / "__init__.py").write_text(LIBRARY)
+    (work / benchmarks_dir).mkdir(parents=True)
+    (work / benchmarks_dir / "test_fastlib.py").write_text(BENCHMARKS)
+    for name, text in (extra or {}).items():
+        (work / name).write_text(text)
+    (work / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    (work / ".gitignore").write_text(gitignore)
+    if commit:
+        git_as_dev(work, "add", "-A")
+        git_as_dev(work, "commit", "-qm", "a small package with benchmarks")
+        git_as_dev(work, "push", "-q", "origin", "HEAD:main")
+    return work
+
+
+def slow_down(repo: Path, branch: str, rounds: int) -> str:
+    """A new branch whose checksum does ``rounds`` times the work; its head."""
+    git_as_dev(repo, "checkout", "-qb", branch)
+    library = repo / "fastlib" / "__init__.py"
+    library.write_text(library.read_text().replace("ROUNDS = 1", f"ROUNDS = {rounds}"))
+    git_as_dev(repo, "commit", "-qam", f"checksum does {rounds} times the work")
+    return git_as_dev(repo, "rev-parse", "HEAD")
+
+
+def push_event(sha: str) -> dict[str, Any]:
+    """A push to main of ``sha``."""
+    return {
+        "ref": "refs/heads/main",
+        "after": sha,
+        "repository": {"full_name": REPO, "default_branch": "main"},
+    }

@@ -18,59 +18,24 @@ from typing import Any
 
 import pytest
 
-from tests.ci.action_runner import REPO, ROOT, TOKEN, pull_request_event, run_action
+from tests.ci.action_runner import (
+    ROOT,
+    TOKEN,
+    pull_request_event,
+    push_event,
+    run_action,
+    scratch_project,
+    slow_down,
+)
 from tests.conftest import git_as_dev
 from tests.github_server import FakeGitHub
 
 pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
 
-LIBRARY = """\
-def checksum(data):
-    total = 0
-    for _ in range(ROUNDS):
-        for byte in data:
-            total = (total * 31 + byte) % 1000003
-    return total
-
-
-def words(text):
-    return sorted(set(text.split()))
-
-
-ROUNDS = 1
-"""
-
-BENCHMARKS = """\
-from fastlib import checksum, words
-
-DATA = bytes(range(256)) * 8
-
-
-def test_checksum(benchmark):
-    assert benchmark(checksum, DATA) >= 0
-
-
-def test_words(benchmark):
-    assert benchmark(words, "to be or not to be " * 50)
-"""
-
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    origin = tmp_path / "origin.git"
-    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "scratch"
-    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
-    (work / "fastlib").mkdir()
-    (work / "fastlib" / "__init__.py").write_text(LIBRARY)
-    (work / "tests" / "benchmarks").mkdir(parents=True)
-    (work / "tests" / "benchmarks" / "test_fastlib.py").write_text(BENCHMARKS)
-    (work / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
-    (work / ".gitignore").write_text(".perfgate/\n__pycache__/\n")
-    git_as_dev(work, "add", "-A")
-    git_as_dev(work, "commit", "-qm", "a small package with benchmarks")
-    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
-    return work
+    return scratch_project(tmp_path)
 
 
 def _check_for(github: FakeGitHub, sha: str) -> dict[str, Any]:
@@ -100,8 +65,7 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
 
     # The push to main makes the baseline on the data branch: nobody commits it.
     git_as_dev(project, "checkout", "-q", "main")
-    push = {"ref": "refs/heads/main", "after": main,
-            "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
+    push = push_event(main)
     code, outputs, printed = run_action(
         project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
     )
@@ -125,11 +89,7 @@ def test_from_nothing_to_neutral_success_and_a_named_failure(
 
     # A real slowdown: checksum does three times the work.
     git_as_dev(project, "checkout", "-q", "main")
-    git_as_dev(project, "checkout", "-qb", "slow")
-    library = project / "fastlib" / "__init__.py"
-    library.write_text(library.read_text().replace("ROUNDS = 1", "ROUNDS = 3"))
-    git_as_dev(project, "commit", "-qam", "process the data three times")
-    slow_head = git_as_dev(project, "rev-parse", "HEAD")
+    slow_head = slow_down(project, "slow", rounds=3)
     event = pull_request_event(project, 2, "slow", main)
     code, outputs, printed = run_action(
         project, tmp_path, github, "pull_request", event, "refs/pull/2/merge", runner_temp
@@ -155,8 +115,7 @@ def test_the_installed_action_runs_perfgate_from_its_own_venv_not_this_tree(
 ):
     """The set-up step's own ``pip install`` of the action path (run by the first
     action run of the session, here or above) made a non-editable install."""
-    push = {"ref": "refs/heads/main", "after": git_as_dev(project, "rev-parse", "HEAD"),
-            "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
+    push = push_event(git_as_dev(project, "rev-parse", "HEAD"))
     code, _, printed = run_action(
         project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
     )
@@ -247,8 +206,7 @@ def _attackingpull_request_event(
 
 def _baseline(project: Path, tmp_path: Path, github: FakeGitHub, runner_temp: Path) -> str:
     main = git_as_dev(project, "rev-parse", "HEAD")
-    push = {"ref": "refs/heads/main", "after": main,
-            "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
+    push = push_event(main)
     code, _, printed = run_action(
         project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
     )

@@ -12,8 +12,13 @@ import pytest
 import yaml
 
 from perfgate.ci._init import find_benchmarks
-from tests.ci.action_runner import REPO, pull_request_event, run_action
-from tests.ci.test_action import BENCHMARKS, LIBRARY
+from tests.ci.action_runner import (
+    pull_request_event,
+    push_event,
+    run_action,
+    scratch_project,
+    slow_down,
+)
 from tests.conftest import git_as_dev
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -122,16 +127,7 @@ def test_from_init_to_a_failing_check_through_the_action(tmp_path, github, runne
     """A scratch project with pytest-benchmark tests: `perfgate init`, a push,
     then a pull request 2x slower, run through the action with the inputs of
     the workflow init wrote: one failing check and one comment."""
-    origin = tmp_path / "origin.git"
-    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "scratch"
-    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
-    (work / "fastlib").mkdir()
-    (work / "fastlib" / "__init__.py").write_text(LIBRARY)
-    (work / "perf").mkdir()
-    (work / "perf" / "test_fastlib.py").write_text(BENCHMARKS)
-    (work / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
-    (work / ".gitignore").write_text("__pycache__/\n")
+    work = scratch_project(tmp_path, "perf", gitignore="__pycache__/\n", commit=False)
     done = _init(work)
     assert done.returncode == 0, done.stderr
     workflow = yaml.safe_load((work / ".github" / "workflows" / "perfgate.yml").read_text())
@@ -141,19 +137,14 @@ def test_from_init_to_a_failing_check_through_the_action(tmp_path, github, runne
     git_as_dev(work, "commit", "-qm", "perfgate init")
     git_as_dev(work, "push", "-q", "origin", "HEAD:main")
     main = git_as_dev(work, "rev-parse", "HEAD")
-    push = {"ref": "refs/heads/main", "after": main,
-            "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
     code, outputs, printed = run_action(
-        work, tmp_path, github, "push", push, "refs/heads/main", runner_temp, inputs=inputs
-    )
+        work, tmp_path, github, "push", push_event(main), "refs/heads/main", runner_temp,
+        inputs=inputs,
+    )  # fmt: skip
     assert code == 0, printed
     assert outputs["verdict"] == "baseline"
     assert git_as_dev(work, "status", "--porcelain") == ""  # .perfgate/ ignores itself
-    git_as_dev(work, "checkout", "-qb", "slow")
-    library = work / "fastlib" / "__init__.py"
-    library.write_text(library.read_text().replace("ROUNDS = 1", "ROUNDS = 2"))
-    git_as_dev(work, "commit", "-qam", "twice the work")
-    head = git_as_dev(work, "rev-parse", "HEAD")
+    head = slow_down(work, "slow", rounds=2)
     event = pull_request_event(work, 9, "slow", main)
     code, outputs, printed = run_action(
         work, tmp_path, github, "pull_request", event, "refs/pull/9/merge", runner_temp,

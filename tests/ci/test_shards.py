@@ -17,8 +17,13 @@ from typing import Any
 import pytest
 
 from perfgate.capture._shard import shard_of
-from tests.ci.action_runner import REPO, pull_request_event, run_action
-from tests.ci.test_action import BENCHMARKS, LIBRARY
+from tests.ci.action_runner import (
+    pull_request_event,
+    push_event,
+    run_action,
+    scratch_project,
+    slow_down,
+)
 from tests.conftest import git_as_dev
 from tests.github_server import FakeGitHub
 
@@ -38,21 +43,7 @@ SHARDS = 3
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    origin = tmp_path / "origin.git"
-    git_as_dev(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "scratch"
-    git_as_dev(tmp_path, "clone", "-q", str(origin), str(work))
-    (work / "fastlib").mkdir()
-    (work / "fastlib" / "__init__.py").write_text(LIBRARY)
-    (work / "tests" / "benchmarks").mkdir(parents=True)
-    (work / "tests" / "benchmarks" / "test_fastlib.py").write_text(BENCHMARKS)
-    (work / "tests" / "benchmarks" / "test_more.py").write_text(MORE)
-    (work / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
-    (work / ".gitignore").write_text(".perfgate/\n__pycache__/\n")
-    git_as_dev(work, "add", "-A")
-    git_as_dev(work, "commit", "-qm", "a small package with benchmarks")
-    git_as_dev(work, "push", "-q", "origin", "HEAD:main")
-    return work
+    return scratch_project(tmp_path, extra={"tests/benchmarks/test_more.py": MORE})
 
 
 NODES = [
@@ -97,10 +88,8 @@ def test_three_shards_and_a_combining_job_give_one_check_and_one_comment(
     project, tmp_path, github, runner_temp
 ):
     main = git_as_dev(project, "rev-parse", "HEAD")
-    push = {"ref": "refs/heads/main", "after": main,
-            "repository": {"full_name": REPO, "default_branch": "main"}}  # fmt: skip
     code, outputs, printed, shards = _matrix_then_combine(
-        project, tmp_path, github, "push", push, "refs/heads/main", runner_temp
+        project, tmp_path, github, "push", push_event(main), "refs/heads/main", runner_temp
     )
     assert code == 0, printed
     assert outputs["verdict"] == "baseline"
@@ -121,11 +110,7 @@ def test_three_shards_and_a_combining_job_give_one_check_and_one_comment(
     assert {b["name"] for b in run["benchmarks"]} == {f"{n}:instructions" for n in NODES}
 
     # A pull request slowing one benchmark, through the same matrix.
-    git_as_dev(project, "checkout", "-qb", "slow")
-    library = project / "fastlib" / "__init__.py"
-    library.write_text(library.read_text().replace("ROUNDS = 1", "ROUNDS = 3"))
-    git_as_dev(project, "commit", "-qam", "process the data three times")
-    slow_head = git_as_dev(project, "rev-parse", "HEAD")
+    slow_head = slow_down(project, "slow", rounds=3)
     event = pull_request_event(project, 5, "slow", main)
     code, outputs, printed, _ = _matrix_then_combine(
         project, tmp_path, github, "pull_request", event, "refs/pull/5/merge", runner_temp
