@@ -130,16 +130,23 @@ def valgrind_prefix(out_dir: Path, helper: Path | None = None) -> list[str]:
     ]
 
 
-ALLOCATOR_TUNABLES: Final = "glibc.malloc.mmap_threshold=513:glibc.malloc.tcache_count=1000"
+ALLOCATOR_TUNABLES: Final = (
+    "glibc.malloc.mmap_threshold=513:glibc.malloc.tcache_count=1000"
+    ":glibc.malloc.trim_threshold=0:glibc.malloc.top_pad=0"
+)
 """glibc's allocator, made independent of what ran before (docs/modes.md).
 
 By default a block of more than 512 bytes (larger than pymalloc serves) comes
-from glibc's heap, and finding it one costs as many instructions as the heap is
+from glibc's heap, and finding one costs as many instructions as the heap is
 fragmented: measured, one benchmark's count moved 2.4% (all of it in
-``_int_malloc``) when a different benchmark had run first in the process. With
-blocks of 1 KiB and more mapped on their own (a fixed threshold also stops glibc
-from moving it) and freed blocks below that kept in per-size caches deep enough
-for a call's turnover, the same count agreed within 0.01%."""
+``_int_malloc``) when a different benchmark had run first in the process.
+Here blocks of 513 bytes and more are mapped on their own (a fixed threshold
+also stops glibc from moving it); the heap's free top is given back at once and
+never padded, so such a block cannot be carved from a top left large by earlier
+work (without that, one extra call of a changed benchmark on one side moved an
+unchanged one by 8.6%: every block came from the heap there, from mmap on the
+other side); and freed blocks below that stay in per-size caches deep enough
+for a call's turnover. The same counts then agree within 0.03%."""
 
 
 def counting_env(env: Mapping[str, str]) -> dict[str, str]:
