@@ -247,8 +247,10 @@ class CaptureSession:
         from perfgate.capture._shard import shard_of
 
         index, count = self.settings.shard
-        kept = [item for item in items if shard_of(item.nodeid, count) == index]
-        dropped = [item for item in items if shard_of(item.nodeid, count) != index]
+        kept: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
+        for item in items:
+            (kept if shard_of(item.nodeid, count) == index else dropped).append(item)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
