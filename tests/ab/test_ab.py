@@ -277,12 +277,18 @@ def test_lock_step_ab_finds_the_slowdown_round_by_round(repo, tmp_path, schedule
         assert work.status is Status.REGRESSION  # 3x the work
     else:
         # Duet runs both sides at once on this 2-core machine: with anything else
-        # running (the suite on another Python, a neighbour) its 3 worker pairs
-        # sometimes leave the 3x slowdown "likely" (docs/modes.md: duet is weak
-        # on 2 busy cores). It is never missed or called anything else.
-        assert work.status in (Status.REGRESSION, Status.LIKELY_REGRESSION)
+        # running (a neighbour on a CI host) one of its 3 worker pairs can read far
+        # off the others, leaving the 3x slowdown "likely", or "too noisy" to judge
+        # with 3 pairs (docs/accuracy.md: duet caught none of 10 slowdowns with a
+        # busy neighbour; seen once in CI). What must hold: it is never passed,
+        # never called faster, and the report says how to decide it.
+        assert work.status in (
+            Status.REGRESSION, Status.LIKELY_REGRESSION, Status.INCONCLUSIVE
+        ), work.reason  # fmt: skip
         assert work.ratio is not None
         assert work.ratio > 1.5
+        if work.status is Status.INCONCLUSIVE:
+            assert "count instructions" in work.reason
     assert work.noise == "interleaved"
     assert work.spread is not None
     assert work.spread.worker_pairs == 3
