@@ -28,7 +28,7 @@ from perfgate.verdict._comparison import (
     Verdict,
     Why,
 )
-from perfgate.verdict._functions import explain
+from perfgate.verdict._functions import Explanation, explain
 from perfgate.verdict._stats import (
     NoiseSource,
     PairSpread,
@@ -351,19 +351,44 @@ def _explained(
         return item.model_copy(update={"explanation": why})
     if profiled / counted < PROFILE_AGREEMENT:
         share = 100 * profiled / item.baseline_value if item.baseline_value else 0.0
-        return item.model_copy(
-            update={
-                "status": Status.INCONCLUSIVE,
-                "why": Why.PROFILE_DISAGREES,
-                "explanation": why,
-                "reason": (
-                    f"{item.reason}; but one call profiled per function moved "
-                    f"{share:+.1f}%: the count moved with what ran before it in "
-                    "the process; counting it alone (its node id after `--`) decides"
-                ),
-            }
-        )
+        return _overruled(
+            item, Status.INCONCLUSIVE, Why.PROFILE_DISAGREES, why,
+            f"one call profiled per function moved {share:+.1f}%: the count moved with "
+            "what ran before it in the process; counting it alone (its node id after "
+            "`--`) decides",
+        )  # fmt: skip
+    if why is not None and why.allocator_change_instructions and item.baseline_value:
+        # The allocators' part of the change, at unchanged calls, is the heap
+        # the process had built (docs/why.md, "Allocator bookkeeping"); the
+        # rest is the code's. Scaled to the counted change: the two agree.
+        heap = counted * why.allocator_change_instructions / why.change_instructions
+        code_pct = 100 * (counted - heap) / item.baseline_value
+        if abs(code_pct) <= item.threshold_pct:
+            heap_pct = 100 * heap / item.baseline_value
+            return _overruled(
+                item, Status.UNCHANGED, Why.ALLOCATOR_STATE, why,
+                f"{heap_pct:+.1f}% of it is the memory allocator's bookkeeping at the "
+                "same number of calls (what the process allocated before), and the "
+                f"code's own instructions moved {code_pct:+.2f}%, within "
+                f"±{item.threshold_pct:g}%",
+            )  # fmt: skip
     return item.model_copy(update={"explanation": why})
+
+
+def _overruled(
+    item: BenchmarkComparison,
+    status: Status,
+    why: Why,
+    explanation: Explanation | None,
+    but: str,
+) -> BenchmarkComparison:
+    """``item`` with the status the profile gives it, its reason kept and ``but`` added."""
+    return item.model_copy(
+        update={
+            "status": status, "why": why, "explanation": explanation,
+            "reason": f"{item.reason}; but {but}",
+        }
+    )  # fmt: skip
 
 
 def _apply_acceptance(

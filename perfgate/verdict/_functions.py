@@ -12,7 +12,14 @@ subtracts the baseline's from the current's, function by function:
 - **inside**: the innermost Python function whose *inclusive* change holds at
   least half of the net change (the function whose call tree the extra work
   is in), the way a differential flame graph is read from the top (Gregg,
-  "Differential Flame Graphs", 2014).
+  "Differential Flame Graphs", 2014);
+- **allocator bookkeeping**: the part of the net change in the memory
+  allocators' own instructions (CPython's pymalloc, the C library's malloc)
+  from functions called exactly as often on both sides. What such a call costs
+  depends on the heap it finds (how full the current pool is, how fragmented
+  the free lists are), that is on everything the process allocated before: the
+  same code counted in two processes moved 1.3% this way, all of it in
+  ``_PyObject_Free`` at an unchanged number of calls (docs/why.md).
 
 Deterministic: the inputs are instruction counts of one call on each side,
 exact to a few instructions (docs/why.md).
@@ -20,6 +27,7 @@ exact to a few instructions (docs/why.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Final
 
@@ -27,12 +35,31 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perfgate.results._model import FunctionCost
 
-__all__ = ["Explanation", "FunctionChange", "explain"]
+__all__ = ["Explanation", "FunctionChange", "explain", "is_allocator"]
 
 MIN_SHARE: Final = 0.05
 """A function is listed when its change is at least this share of the net change."""
 INSIDE_SHARE: Final = 0.5
 LIMIT: Final = 8
+
+_ALLOCATOR: Final = re.compile(
+    r"""
+    _?Py(?:Object|Mem)(?:_Raw)?_(?:Malloc|Calloc|Realloc|Free)  # CPython's entry points
+    | _PyMem_(?:Raw|Debug)\w*
+    | pymalloc_\w+ | (?:allocate_from_new|insert_to_used|insert_to_free)pool
+    | pymalloc_pool_extend | new_arena | address_in_range | arena_map_\w+
+    | _PyObject_(?:Virtual)?Arena\w+
+    | (?:__libc_)?(?:malloc|calloc|realloc|free|cfree)  # the C library's
+    | _int_(?:malloc|free|realloc)\w* | malloc_consolidate | unlink_chunk
+    | sysmalloc\w* | systrim | tcache_\w+ | _?mi_\w+  # mimalloc (free-threaded builds)
+    """,
+    re.VERBOSE,
+)
+
+
+def is_allocator(function: str) -> bool:
+    """Whether ``function`` (a C symbol) belongs to a memory allocator."""
+    return _ALLOCATOR.fullmatch(function) is not None
 
 
 class FunctionChange(BaseModel):
@@ -64,6 +91,9 @@ class Explanation(BaseModel):
     functions: list[FunctionChange] = Field(default_factory=list)
     python_names: bool = True
     """Whether Python functions are named (CPython 3.12+ with perf trampolines)."""
+    allocator_change_instructions: int = 0
+    """The part of the net change in memory allocators' own instructions, from
+    functions called as often on both sides: the heap's state, not more work."""
 
 
 def _key(cost: FunctionCost) -> tuple[str, bool]:
@@ -114,6 +144,11 @@ def explain(
         inside_share_pct=inside_share,
         functions=changes[:limit],
         python_names=any(c.python for c in (*baseline, *current)),
+        allocator_change_instructions=sum(
+            after[k].self_instructions - before[k].self_instructions
+            for k in before.keys() & after.keys()
+            if not k[1] and is_allocator(k[0]) and before[k].calls == after[k].calls
+        ),
     )
 
 

@@ -69,3 +69,32 @@ def test_without_python_frames_only_c_functions_are_named_and_it_says_so():
     assert why is not None
     assert why.inside is None
     assert not why.python_names
+
+
+def test_allocator_symbols_are_known_and_nothing_else():
+    from perfgate.verdict._functions import is_allocator
+
+    for name in ("_PyObject_Free", "PyObject_Malloc", "_PyMem_RawRealloc", "malloc", "free",
+                 "_int_malloc", "sysmalloc_mmap", "insert_to_usedpool", "mi_free"):  # fmt: skip
+        assert is_allocator(name), name
+    for name in ("PyLong_FromLong", "list_resize", "memcpy", "mid_point", "freeze", "dict_free"):
+        assert not is_allocator(name), name
+
+
+def test_allocator_cost_at_the_same_calls_is_set_apart_more_calls_are_not():
+    """The CI failure on 3.12: the same checksum loop counted in two processes,
+    +24.5k instructions, all in _PyObject_Free at 6,422 calls on both sides."""
+    base = [
+        cost("checksum (fastlib/__init__.py)", 582_113, python=True, inclusive=1_950_000),
+        cost("_PyObject_Free", 300_867, calls=6_422),
+        cost("_PyObject_Malloc", 196_512, calls=6_533),
+    ]
+    same_calls = [*base[:1], cost("_PyObject_Free", 325_367, calls=6_422), base[2]]
+    why = explain(base, same_calls)
+    assert why is not None
+    assert why.change_instructions == why.allocator_change_instructions == 24_500
+
+    more_calls = [*base[:1], cost("_PyObject_Free", 325_367, calls=7_000), base[2]]
+    why = explain(base, more_calls)
+    assert why is not None
+    assert why.allocator_change_instructions == 0  # more frees: more work, not the heap
