@@ -360,11 +360,17 @@ def test_cli_ab_lock_step_reports_worker_pairs(repo):
          "--format", "json", "--", "tests"],
         cwd=repo, capture_output=True, text=True,
     )  # fmt: skip
-    assert done.returncode == 1, done.stderr
     assert "worker pair 1 of 2 (0 s elapsed)" in done.stderr
     assert "A/B: 2 worker pairs in" in done.stderr
     report = json.loads(done.stdout)
     assert report["mode"] == "ab"
+    # The exit code is the verdict. Two worker pairs leave one degree of freedom:
+    # on a busy host (CI, once) the 3x slowdown's pairs disagreed enough to leave
+    # it undecided rather than a regression; never passed or called faster.
+    work = next(b for b in report["benchmarks"] if b["name"].endswith("::test_work"))
+    assert (done.returncode, report["verdict"]) in {(1, "fail"), (0, "pass")}, done.stderr
+    assert work["status"] in {"regression", "likely-regression", "inconclusive"}, done.stderr
+    assert (work["status"] == "regression") == (done.returncode == 1)
 
 
 @pytest.mark.parametrize("head_ref", [None, "HEAD"])
