@@ -351,26 +351,27 @@ def _explained(
         return item.model_copy(update={"explanation": why})
     if profiled / counted < PROFILE_AGREEMENT:
         share = 100 * profiled / item.baseline_value if item.baseline_value else 0.0
+        heap_only = why is not None and why.heap_only
         return _overruled(
             item, Status.INCONCLUSIVE, Why.PROFILE_DISAGREES, why,
-            f"one call profiled per function moved {share:+.1f}%: the count moved with "
-            "what ran before it in the process; counting it alone (its node id after "
-            "`--`) decides",
+            f"one call profiled per function moved {share:+.1f}%"
+            f"{' (nearly all of it allocator bookkeeping)' if heap_only else ''}: the count moved "
+            "with what ran before it in the process; counting it alone (its node id "
+            "after `--`) decides",
         )  # fmt: skip
-    if why is not None and why.allocator_change_instructions and item.baseline_value:
-        # The allocators' part of the change, at unchanged calls, is the heap
-        # the process had built (docs/why.md, "Allocator bookkeeping"); the
-        # rest is the code's. Scaled to the counted change: the two agree.
+    if why is not None and why.heap_only and item.baseline_value:
+        # The change is the allocators' bookkeeping (docs/why.md, "Allocator
+        # bookkeeping"), the heap the process had built; what is left is the
+        # code's. Scaled to the counted change: the two agree.
         heap = counted * why.allocator_change_instructions / why.change_instructions
         code_pct = 100 * (counted - heap) / item.baseline_value
         if abs(code_pct) <= item.threshold_pct:
             heap_pct = 100 * heap / item.baseline_value
             return _overruled(
                 item, Status.UNCHANGED, Why.ALLOCATOR_STATE, why,
-                f"{heap_pct:+.1f}% of it is the memory allocator's bookkeeping at the "
-                "same number of calls (what the process allocated before), and the "
-                f"code's own instructions moved {code_pct:+.2f}%, within "
-                f"±{item.threshold_pct:g}%",
+                f"{heap_pct:+.1f}% of it is the memory allocator's bookkeeping (its cost "
+                "depends on what the process allocated before), and the code's own "
+                f"instructions moved {code_pct:+.2f}%, within ±{item.threshold_pct:g}%",
             )  # fmt: skip
     return item.model_copy(update={"explanation": why})
 

@@ -110,7 +110,7 @@ class Why(StrEnum):
     """Instructions: the counted calls moved, one call profiled per function did not."""
     ALLOCATOR_STATE = "allocator-state"
     """Instructions: the change beyond the threshold is all in the memory allocators'
-    bookkeeping at unchanged calls (the heap the process had built), not more work."""
+    bookkeeping (the heap the process had built), not more work."""
     FROM_ZERO = "from-zero"
     """A counter that was zero in the baseline."""
     KIND_CHANGED = "kind-changed"
