@@ -119,23 +119,23 @@ def explain(
     profile), or ``None`` when there is nothing to explain (no net change)."""
     before = {_key(c): c for c in baseline}
     after = {_key(c): c for c in current}
-    keys = sorted(before.keys() | after.keys())
-    net = sum(
-        (after[k].self_instructions if k in after else 0)
-        - (before[k].self_instructions if k in before else 0)
-        for k in keys
-    )
+    own = {
+        key: (
+            before[key].self_instructions if key in before else 0,
+            after[key].self_instructions if key in after else 0,
+        )
+        for key in sorted(before.keys() | after.keys())
+    }
+    net = sum(new - old for old, new in own.values())
     if net == 0:
         return None
     changes = []
-    for key in keys:
-        old, new = before.get(key), after.get(key)
-        old_own = old.self_instructions if old else 0
-        new_own = new.self_instructions if new else 0
+    for key, (old_own, new_own) in own.items():
         delta = new_own - old_own
         share = delta / net
         if share < MIN_SHARE:
             continue
+        old, new = before.get(key), after.get(key)
         changes.append(
             FunctionChange(
                 function=key[0],
@@ -157,10 +157,9 @@ def explain(
         functions=changes[:limit],
         python_names=any(c.python for c in (*baseline, *current)),
         allocator_change_instructions=sum(
-            (after[k].self_instructions if k in after else 0)
-            - (before[k].self_instructions if k in before else 0)
-            for k in keys
-            if not k[1] and is_allocator(k[0])
+            new - old
+            for (name, python), (old, new) in own.items()
+            if not python and is_allocator(name)
         ),
     )
 
